@@ -1,0 +1,46 @@
+"""The reference engine: a Python loop over the cell's step, differentiated by autograd.
+
+It is the executable specification of a cell over a sequence: every other engine is
+tested against it. Keep it plain.
+
+Shapes: T time, B batch, I input, G input projection, S a state's size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from ..cells.base import CellMath, Params, State
+from .sequence import keep_rows, pad_rows, step_sizes
+
+name = "reference"
+
+
+def run(
+    cell: CellMath,
+    p: Params,
+    x: Tensor,  # (T, B, I)
+    state: State,  # each (B, S)
+    batch_sizes: list[int] | None = None,
+    reverse: bool = False,
+    record: bool = False,
+) -> tuple[Tensor, State, dict[str, Tensor] | None]:
+    """One layer in one direction: (outputs (T, B, O), final state, recording or None)."""
+    T, B = x.shape[:2]
+    if reverse:
+        x = x.flip(0)
+    xw = cell.project_input(p, x)  # (T, B, G)
+    outputs, steps = [], []
+    for n, xw_t in zip(step_sizes(T, B, batch_sizes, reverse), xw.unbind(0)):
+        new, gates = cell.step(p, xw_t[:n], tuple(s[:n] for s in state))
+        state = tuple(keep_rows(a, s) for a, s in zip(new, state))
+        outputs.append(pad_rows(new[0], B))
+        if record:
+            steps.append({k: pad_rows(v, B) for k, v in (gates | dict(zip(cell.states, new))).items()})
+    out = torch.stack(outputs)
+    trace = {k: torch.stack([s[k] for s in steps]) for k in steps[0]} if record else None
+    if reverse:
+        out = out.flip(0)
+        trace = trace and {k: v.flip(0) for k, v in trace.items()}
+    return out, state, trace

@@ -1,0 +1,418 @@
+"""The layers: nn.Modules that own the parameters of a cell and run it over sequences.
+
+Everything a layer does besides a cell's math is written here once, for every cell:
+stacking (num_layers), both directions, batch_first, dropout between layers, initial
+states, unbatched input, PackedSequence, recording, and the checks of what comes in.
+Parameter names, shapes, argument order and return values follow torch.nn, so an
+rnnkit layer loads a torch.nn state_dict and the other way round.
+
+Shapes: T time, B batch, I input, S a state's size, L num_layers, D directions (1 or 2).
+"""
+
+from __future__ import annotations
+
+import warnings
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
+
+from . import engines
+from .cells import CellMath, CTRNNMath, ElmanMath, GRUMath, JordanMath, LSTMMath
+from .cells.base import check_size
+
+__all__ = [
+    "CTRNN",
+    "CTRNNCell",
+    "GRU",
+    "GRUCell",
+    "JordanCell",
+    "JordanRNN",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNCell",
+    "RecurrentCell",
+    "RecurrentLayer",
+]
+
+
+def _shape(t: Tensor) -> str:
+    return "(" + ", ".join(map(str, t.shape)) + ")"
+
+
+class _Recurrent(nn.Module):
+    """Parameters registered from a cell's shapes, and the checks layers and cells share."""
+
+    def __init__(self, cell: CellMath, device=None, dtype=None):
+        super().__init__()
+        self.cell = cell
+        self._factory = {"device": device, "dtype": dtype}
+        self._recording = None  # (Recording, key) while rnnkit.record is on
+
+    def _add_parameters(self, input_size: int, suffix: str) -> dict[str, str]:
+        names = {}
+        for short, shape in self.cell.parameter_shapes(input_size).items():
+            names[short] = short + suffix
+            self.register_parameter(short + suffix, nn.Parameter(torch.empty(shape, **self._factory)))
+        return names
+
+    def reset_parameters(self) -> None:
+        for names in self._names:
+            self.cell.reset_parameters(self._params(names))
+
+    def _params(self, names: dict[str, str]) -> dict[str, Tensor]:
+        return {short: getattr(self, full) for short, full in names.items()}
+
+    def _check_input(self, x: Tensor, ranks: tuple[int, ...], layout: str) -> None:
+        """`layout` describes the expected shape, e.g. '(T, B, 10) or (T, 10)'."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{type(self).__name__}: expected input to be a Tensor or PackedSequence, got {type(x).__name__}")
+        if x.dim() not in ranks or x.shape[-1] != self.input_size:
+            raise ValueError(f"{type(self).__name__}: expected input of shape {layout}, got {_shape(x)}")
+        weight = next(self.parameters())
+        if x.dtype != weight.dtype:
+            raise TypeError(
+                f"{type(self).__name__}: expected input of dtype {weight.dtype} (the parameters' dtype), got {x.dtype}"
+            )
+        if x.device != weight.device:
+            raise ValueError(
+                f"{type(self).__name__}: expected input on device {weight.device} (the parameters' device), got {x.device}"
+            )
+
+    def _initial_state(self, hx, prefix: tuple[int, ...], like: Tensor, layout: str) -> list[Tensor]:
+        """One (*prefix, S) tensor per state in cell.states (zeros when hx is None);
+        `layout` names the dimensions of prefix for the error messages."""
+        sizes = self.cell.state_sizes()
+        if hx is None:
+            return [like.new_zeros(*prefix, s) for s in sizes]
+        name, names = type(self).__name__, ", ".join(self.cell.states)
+        if len(sizes) == 1:
+            if not isinstance(hx, Tensor):
+                raise TypeError(f"{name}: expected the initial state {names} as a Tensor, got {type(hx).__name__}")
+            hx = (hx,)
+        elif not isinstance(hx, (tuple, list)) or len(hx) != len(sizes):
+            got = type(hx).__name__ + (f" of length {len(hx)}" if isinstance(hx, (tuple, list)) else "")
+            raise TypeError(f"{name}: expected the initial state as a tuple ({names}) of {len(sizes)} tensors, got {got}")
+        for state_name, s, size in zip(self.cell.states, hx, sizes):
+            expected = (*prefix, size)
+            if not isinstance(s, Tensor):
+                raise TypeError(f"{name}: expected initial {state_name} to be a Tensor, got {type(s).__name__}")
+            if tuple(s.shape) != expected:
+                raise ValueError(
+                    f"{name}: expected initial {state_name} of shape ({', '.join(map(str, expected))}) "
+                    f"= {layout}, got {_shape(s)}"
+                )
+            if s.dtype != like.dtype or s.device != like.device:
+                raise TypeError(
+                    f"{name}: expected initial {state_name} of dtype {like.dtype} on {like.device} "
+                    f"like the input, got {s.dtype} on {s.device}"
+                )
+        return list(hx)
+
+    def _record(self, key: str, trace: dict[str, Tensor]) -> None:
+        recording, prefix = self._recording
+        recording._add(prefix + key, trace)
+
+
+class RecurrentLayer(_Recurrent):
+    """A stack of `num_layers` layers of one cell, in one or both directions.
+
+    forward(input, hx=None) -> (output, h_n), as torch.nn:
+      input   (T, B, I), (B, T, I) with batch_first, (T, I) unbatched, or a PackedSequence
+      hx      the initial state, one tensor (L*D, B, S) per state (a tuple when the cell
+              has several, as the LSTM's (h, c)); zeros when None
+      output  (T, B, D*O): the last layer's output at every step, both directions
+              concatenated (a PackedSequence for a PackedSequence input)
+      h_n     the final state of every layer and direction, laid out like hx
+    """
+
+    def __init__(
+        self,
+        cell: CellMath,
+        input_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device=None,
+        dtype=None,
+        engine: str = "auto",
+    ):
+        super().__init__(cell, device, dtype)
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = cell.hidden_size
+        self.num_layers = check_size("num_layers", num_layers)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(
+                f"dropout={dropout} acts only between layers, and num_layers=1: it has no effect", stacklevel=3
+            )
+        self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
+        self.dropout = float(dropout)
+        self.engine = engines.check_name(engine)
+        directions = 2 if bidirectional else 1
+        self._names = [
+            self._add_parameters(input_size if k == 0 else cell.output_size * directions, f"_l{k}" + ("_reverse" if d else ""))
+            for k in range(num_layers)
+            for d in range(directions)
+        ]
+        self.reset_parameters()
+
+    # options shown by repr() when they differ from these defaults
+    _defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False, "engine": "auto"}
+
+    def extra_repr(self) -> str:
+        shown = [f"{k}={getattr(self, k)!r}" for k, v in self._defaults.items() if getattr(self, k) != v]
+        return ", ".join([str(self.input_size), str(self.hidden_size), *shown])
+
+    def flatten_parameters(self) -> None:
+        """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
+
+    def forward(self, input, hx=None):
+        D, L = 2 if self.bidirectional else 1, self.num_layers
+        name = type(self).__name__
+        packed = isinstance(input, PackedSequence)
+        if packed:
+            self._check_input(input.data, (2,), f"(N, {self.input_size}) as a PackedSequence's data")
+            batch_sizes = input.batch_sizes.tolist()
+            T, B = len(batch_sizes), batch_sizes[0]
+            mask = (torch.arange(B) < input.batch_sizes[:, None]).to(input.data.device)  # (T, B)
+            x = input.data.new_zeros(T, B, self.input_size).index_put((mask,), input.data)
+            unbatched = False
+        else:
+            I = self.input_size
+            layout = f"(B, T, {I}) or (T, {I})" if self.batch_first else f"(T, B, {I}) or (T, {I})"
+            self._check_input(input, (2, 3), layout)
+            unbatched = input.dim() == 2
+            x = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
+            batch_sizes = None
+            T, B = x.shape[:2]
+            if T == 0:
+                raise ValueError(f"{name}: expected a sequence of at least one step, got input of shape {_shape(input)}")
+        if unbatched:
+            hx = [h.unsqueeze(1) for h in self._initial_state(hx, (L * D,), x, "(num_layers * directions, size)")]
+        else:
+            hx = self._initial_state(hx, (L * D, B), x, "(num_layers * directions, batch, size)")
+        if packed and input.sorted_indices is not None:
+            hx = [h.index_select(1, input.sorted_indices) for h in hx]
+
+        engine = engines.select(self.engine)
+        record = self._recording is not None
+        finals, traces = [], {}
+        for k in range(L):
+            outputs = []
+            for d in range(D):
+                i = k * D + d
+                out, final, trace = engine.run(
+                    self.cell, self._params(self._names[i]), x, tuple(h[i] for h in hx), batch_sizes, bool(d), record
+                )
+                outputs.append(out)
+                finals.append(final)
+                if record:
+                    traces[f"l{k}" + ("_reverse" if d else "")] = trace
+            x = outputs[0] if D == 1 else torch.cat(outputs, -1)
+            if self.dropout and self.training and k < L - 1:
+                x = F.dropout(x, self.dropout, True)
+        h_n = [torch.stack(s) for s in zip(*finals)]  # per state: (L*D, B, S)
+
+        if packed:
+            if input.unsorted_indices is not None:
+                h_n = [h.index_select(1, input.unsorted_indices) for h in h_n]
+                traces = {k: {n: v.index_select(1, input.unsorted_indices) for n, v in t.items()} for k, t in traces.items()}
+            output = PackedSequence(x[mask], input.batch_sizes, input.sorted_indices, input.unsorted_indices)
+        elif unbatched:
+            output, h_n = x.squeeze(1), [h.squeeze(1) for h in h_n]
+        else:
+            output = x.transpose(0, 1) if self.batch_first else x
+        for key, trace in traces.items():
+            self._record(key, trace)
+        return output, h_n[0] if len(h_n) == 1 else tuple(h_n)
+
+
+class RecurrentCell(_Recurrent):
+    """One step of a cell, as torch.nn's RNNCell, LSTMCell and GRUCell.
+
+    forward(input, hx=None) -> the new state:
+      input  (B, I), or (I,) unbatched
+      hx     the state, one (B, S) tensor per state (a tuple for the LSTM's (h, c)); zeros when None
+    """
+
+    def __init__(self, cell: CellMath, input_size: int, device=None, dtype=None):
+        super().__init__(cell, device, dtype)
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = cell.hidden_size
+        self.bias = cell.bias
+        self._names = [self._add_parameters(input_size, "")]
+        self.reset_parameters()
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+
+    def forward(self, input, hx=None):
+        self._check_input(input, (1, 2), f"(B, {self.input_size}) or ({self.input_size},)")
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if unbatched:
+            state = tuple(s.unsqueeze(0) for s in self._initial_state(hx, (), x, "(size,)"))
+        else:
+            state = tuple(self._initial_state(hx, (x.shape[0],), x, "(batch, size)"))
+        p = self._params(self._names[0])
+        new, gates = self.cell.step(p, self.cell.project_input(p, x), state)
+        if self._recording is not None:
+            self._record("", {k: v.unsqueeze(0) for k, v in (gates | dict(zip(self.cell.states, new))).items()})
+        new = tuple(s.squeeze(0) for s in new) if unbatched else new
+        return new[0] if len(new) == 1 else new
+
+
+class RNN(RecurrentLayer):
+    """Elman RNN, torch.nn.RNN's drop-in: h' = act(W_ih x + b_ih + W_hh h + b_hh).
+
+    nonlinearity: tanh (default), relu, sigmoid, identity or hardsigmoid.
+    """
+
+    _defaults = RecurrentLayer._defaults | {"nonlinearity": "tanh"}
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, *, engine="auto"):
+        self.nonlinearity = nonlinearity
+        cell = ElmanMath(hidden_size, bias, nonlinearity)
+        super().__init__(cell, input_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype, engine)
+
+
+class LSTM(RecurrentLayer):
+    """LSTM, torch.nn.LSTM's drop-in, with the variants of its history (see cells/lstm.py).
+
+    The state is the tuple (h, c). Beyond torch.nn.LSTM's arguments:
+      activation            the candidate g and the squashing of c in h = o * act(c) (tanh)
+      recurrent_activation  the gates i, f, o (sigmoid)
+      peephole              i and f see c, o sees c' (Gers & Schmidhuber 2000);
+                            adds weight_peephole_l{k} (3, H), rows (i, f, o)
+      forget_gate=False     the 1997 LSTM: c' = c + i * g, gates (i, g, o)
+    """
+
+    _defaults = RecurrentLayer._defaults | {
+        "proj_size": 0, "activation": "tanh", "recurrent_activation": "sigmoid", "peephole": False, "forget_gate": True
+    }
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None, *, activation="tanh",
+                 recurrent_activation="sigmoid", peephole=False, forget_gate=True, engine="auto"):
+        check_size("proj_size", proj_size, 0)
+        if proj_size >= check_size("hidden_size", hidden_size):
+            raise ValueError(f"proj_size must be smaller than hidden_size ({hidden_size}), got {proj_size}")
+        self.proj_size, self.activation, self.recurrent_activation = proj_size, activation, recurrent_activation
+        self.peephole, self.forget_gate = peephole, forget_gate
+        cell = LSTMMath(hidden_size, bias, proj_size, activation, recurrent_activation, peephole, forget_gate)
+        super().__init__(cell, input_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype, engine)
+
+
+class GRU(RecurrentLayer):
+    """GRU, torch.nn.GRU's drop-in: h' = (1 - z) * n + z * h (see cells/gru.py).
+
+    Beyond torch.nn.GRU's arguments:
+      reset_after=False     n = act(W_in x + b_in + W_hn (r * h) + b_hn), the reset gate
+                            applied before the recurrent product (Cho et al. 2014)
+      activation            the candidate n (tanh)
+      recurrent_activation  the gates r, z (sigmoid)
+    """
+
+    _defaults = RecurrentLayer._defaults | {"reset_after": True, "activation": "tanh", "recurrent_activation": "sigmoid"}
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, device=None, dtype=None, *, reset_after=True, activation="tanh",
+                 recurrent_activation="sigmoid", engine="auto"):
+        self.reset_after, self.activation, self.recurrent_activation = reset_after, activation, recurrent_activation
+        cell = GRUMath(hidden_size, bias, reset_after, activation, recurrent_activation)
+        super().__init__(cell, input_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype, engine)
+
+
+class JordanRNN(RecurrentLayer):
+    """Jordan RNN: the output y, not the hidden state, is fed back (see cells/jordan.py).
+
+        h_t = act(W_ih x_t + W_hy y_{t-1} + b_h),   y_t = out_act(W_ho h_t + b_o)
+
+    forward(input, y0=None) -> (y of every step, y_n), like torch.nn.RNN's (output, h_n),
+    with output_size features in place of hidden_size. Layers above the first take the
+    outputs y of the layer below.
+    """
+
+    _defaults = RecurrentLayer._defaults | {"nonlinearity": "tanh", "output_activation": "identity"}
+
+    def __init__(self, input_size, hidden_size, output_size, num_layers=1, nonlinearity="tanh",
+                 output_activation="identity", bias=True, batch_first=False, dropout=0.0, bidirectional=False,
+                 device=None, dtype=None, *, engine="auto"):
+        self.output_size = check_size("output_size", output_size)
+        self.nonlinearity, self.output_activation = nonlinearity, output_activation
+        cell = JordanMath(hidden_size, output_size, bias, nonlinearity, output_activation)
+        super().__init__(cell, input_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype, engine)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr().replace(f"{self.hidden_size}", f"{self.hidden_size}, {self.output_size}", 1)
+
+    def forward(self, input, y0=None):
+        return super().forward(input, y0)
+
+
+class CTRNN(RecurrentLayer):
+    """Continuous-time RNN, the Euler step of tau dh/dt = -h + act(W_ih x + b_ih + W_hh h + b_hh):
+
+        h' = (1 - a) h + a act(W_ih x + b_ih + W_hh h + b_hh),   a = dt / tau
+
+    dt and tau are in the same (arbitrary) unit of time; with learn_tau=True each unit
+    learns its own positive tau (parameter log_tau_l{k}, shape (H,), starting at log(tau)).
+    """
+
+    _defaults = RecurrentLayer._defaults | {"nonlinearity": "relu", "dt": 1.0, "tau": 10.0, "learn_tau": False}
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="relu", dt=1.0, tau=10.0, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None, *, learn_tau=False,
+                 engine="auto"):
+        self.nonlinearity, self.dt, self.tau, self.learn_tau = nonlinearity, dt, tau, learn_tau
+        cell = CTRNNMath(hidden_size, bias, nonlinearity, dt, tau, learn_tau)
+        super().__init__(cell, input_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype, engine)
+
+
+class RNNCell(RecurrentCell):
+    """One Elman step, torch.nn.RNNCell's drop-in."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        self.nonlinearity = nonlinearity
+        super().__init__(ElmanMath(hidden_size, bias, nonlinearity), input_size, device, dtype)
+
+
+class LSTMCell(RecurrentCell):
+    """One LSTM step, torch.nn.LSTMCell's drop-in, with LSTM's variant options."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *, activation="tanh",
+                 recurrent_activation="sigmoid", peephole=False, forget_gate=True):
+        cell = LSTMMath(hidden_size, bias, 0, activation, recurrent_activation, peephole, forget_gate)
+        super().__init__(cell, input_size, device, dtype)
+
+
+class GRUCell(RecurrentCell):
+    """One GRU step, torch.nn.GRUCell's drop-in, with GRU's variant options."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None, *, reset_after=True,
+                 activation="tanh", recurrent_activation="sigmoid"):
+        cell = GRUMath(hidden_size, bias, reset_after, activation, recurrent_activation)
+        super().__init__(cell, input_size, device, dtype)
+
+
+class JordanCell(RecurrentCell):
+    """One Jordan step: forward(input, y=None) -> y'."""
+
+    def __init__(self, input_size, hidden_size, output_size, bias=True, nonlinearity="tanh",
+                 output_activation="identity", device=None, dtype=None):
+        self.output_size = check_size("output_size", output_size)
+        super().__init__(JordanMath(hidden_size, output_size, bias, nonlinearity, output_activation), input_size, device, dtype)
+
+
+class CTRNNCell(RecurrentCell):
+    """One continuous-time RNN step (see CTRNN)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="relu", dt=1.0, tau=10.0, device=None,
+                 dtype=None, *, learn_tau=False):
+        super().__init__(CTRNNMath(hidden_size, bias, nonlinearity, dt, tau, learn_tau), input_size, device, dtype)
