@@ -33,6 +33,7 @@ class TrainConfig:
     hidden: int = _opt(512, "model", "hidden units per layer")
     embedding: int = _opt(64, "model", "size of the character embedding")
     dropout: float = _opt(0.0, "model", "dropout between layers and before the read-out")
+    engine: str = _opt("auto", "model", "how rnnkit runs the network: auto, reference, fused or native")
 
     batch: int = _opt(32, "batching", "parallel text streams per step (global, split across processes)")
     bptt: int = _opt(128, "batching", "characters per chunk: the truncated-BPTT length")

@@ -7,35 +7,38 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+import rnnkit
+
 from .config import CharLMError, TrainConfig
 
+# cell name -> constructor(input_size, hidden_size, **layer options)
 _NETWORKS = {
-    "lstm": (nn.LSTM, {}),
-    "lstm-peephole": (nn.LSTM, {"peephole": True}),
-    "lstm-no-forget": (nn.LSTM, {"forget_gate": False}),
-    "gru": (nn.GRU, {}),
-    "gru-reset-before": (nn.GRU, {"reset_after": False}),
-    "rnn": (nn.RNN, {}),
-    "rnn-relu": (nn.RNN, {"nonlinearity": "relu"}),
-    "ctrnn": (None, {}),
-    "jordan": (None, {}),
+    "lstm": lambda i, h, **kw: rnnkit.LSTM(i, h, **kw),
+    "lstm-peephole": lambda i, h, **kw: rnnkit.LSTM(i, h, peephole=True, **kw),
+    "lstm-no-forget": lambda i, h, **kw: rnnkit.LSTM(i, h, forget_gate=False, **kw),
+    "gru": lambda i, h, **kw: rnnkit.GRU(i, h, **kw),
+    "gru-reset-before": lambda i, h, **kw: rnnkit.GRU(i, h, reset_after=False, **kw),
+    "rnn": lambda i, h, **kw: rnnkit.RNN(i, h, **kw),
+    "rnn-relu": lambda i, h, **kw: rnnkit.RNN(i, h, nonlinearity="relu", **kw),
+    "ctrnn": lambda i, h, **kw: rnnkit.CTRNN(i, h, **kw),
+    "jordan": lambda i, h, **kw: rnnkit.JordanRNN(i, h, h, **kw),  # fed-back output as wide as the hidden layer
 }
 
 
-def make_network(cell: str, input_size: int, hidden: int, layers: int, dropout: float) -> nn.Module:
-    """The recurrent network named ``cell``, batch-first, with dropout between its layers."""
-    cls, options = _NETWORKS[cell]
-    if cls is None or options:
-        raise NotImplementedError(f"cell {cell!r} needs rnnkit's layers")
-    return cls(input_size, hidden, num_layers=layers, batch_first=True,
-               dropout=dropout if layers > 1 else 0.0, **options)
+def make_network(cfg: TrainConfig) -> nn.Module:
+    """The recurrent network ``cfg`` names, batch-first, with dropout between its layers."""
+    try:
+        return _NETWORKS[cfg.cell](cfg.embedding, cfg.hidden, num_layers=cfg.layers, batch_first=True,
+                                   dropout=cfg.dropout if cfg.layers > 1 else 0.0, engine=cfg.engine)
+    except ValueError as e:
+        raise CharLMError(f"cannot build a {cfg.cell} network: {e}") from None
 
 
 class CharLM(nn.Module):
     def __init__(self, vocab_size: int, cfg: TrainConfig):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.embedding)
-        self.rnn = make_network(cfg.cell, cfg.embedding, cfg.hidden, cfg.layers, cfg.dropout)
+        self.rnn = make_network(cfg)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, vocab_size)
 

@@ -28,7 +28,7 @@ from .metrics import BITS, MetricsLog, plot
 from .model import CharLM, detach, evaluate, resolve_device, state_from_tensors, state_tensors
 from .sample import generate
 
-KEEP_ON_RESUME = ("resume", "run", "device", "threads")  # may differ from the interrupted run's
+KEEP_ON_RESUME = ("resume", "run", "device", "threads", "engine")  # may differ from the interrupted run's
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -63,7 +63,7 @@ def _resumed_config(cfg: TrainConfig, meta: dict) -> TrainConfig:
         if f.name not in KEEP_ON_RESUME and given != getattr(defaults, f.name) and given != had:
             raise CharLMError(f"--{f.name.replace('_', '-')} {given} differs from the resumed run's {had}; "
                               "a resumed run keeps its configuration")
-    return dataclasses.replace(saved, resume=cfg.resume, run=cfg.resume, device=cfg.device, threads=cfg.threads)
+    return dataclasses.replace(saved, **{k: getattr(cfg, k) for k in KEEP_ON_RESUME} | {"run": cfg.resume})
 
 
 def _prepare_run_folder(cfg: TrainConfig) -> Path:
