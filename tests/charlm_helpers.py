@@ -23,7 +23,7 @@ TINY = ["--hidden", "24", "--embedding", "8", "--batch", "4", "--bptt", "16", "-
 
 
 def tiny_train(text: Path, run: Path, *extra: str) -> int:
-    return main(["train", "--text", str(text), "--run", str(run), *TINY, *extra])
+    return main(["train", "--text", str(text), "--run-dir", str(run), *TINY, *extra])
 
 
 def train_losses(run: Path) -> list[float]:

@@ -75,7 +75,7 @@ def test_resume_continues_exactly_where_the_interrupted_run_was(text, tmp_path):
         if trainer.step == 13:
             signal.raise_signal(signal.SIGINT)  # what Ctrl-C does
 
-    cfg = TrainConfig(text=str(text), run=str(tmp_path / "cut"), hidden=24, embedding=8, batch=4, bptt=16,
+    cfg = TrainConfig(text=str(text), run_dir=str(tmp_path / "cut"), hidden=24, embedding=8, batch=4, bptt=16,
                       warmup=2, sample_length=20, device="cpu", threads=1, steps=24, dropout=0.2, layers=2, eval_every=5)
     assert train(cfg, on_step=interrupt_at_step_13) == 128 + signal.SIGINT
     assert json.loads((tmp_path / "cut" / "last.json").read_text())["step"] == 13
@@ -90,7 +90,7 @@ def test_resume_continues_exactly_where_the_interrupted_run_was(text, tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_exits_cleanly(text, tmp_path):
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "train", "--text", str(text), "--run", str(run),
+    proc = subprocess.Popen([sys.executable, "-m", "rnnkit", "train", "--text", str(text), "--run-dir", str(run),
                              *TINY, "--steps", "100000", "--eval-every", "100000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

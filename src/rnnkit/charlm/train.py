@@ -28,7 +28,7 @@ from .metrics import BITS, MetricsLog, plot
 from .model import CharLM, detach, evaluate, resolve_device, state_from_tensors, state_tensors
 from .sample import generate
 
-KEEP_ON_RESUME = ("resume", "run", "device", "threads", "engine")  # may differ from the interrupted run's
+KEEP_ON_RESUME = ("resume", "run_dir", "device", "threads", "engine")  # may differ from the interrupted run's
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -63,14 +63,14 @@ def _resumed_config(cfg: TrainConfig, meta: dict) -> TrainConfig:
         if f.name not in KEEP_ON_RESUME and given != getattr(defaults, f.name) and given != had:
             raise CharLMError(f"--{f.name.replace('_', '-')} {given} differs from the resumed run's {had}; "
                               "a resumed run keeps its configuration")
-    return dataclasses.replace(saved, **{k: getattr(cfg, k) for k in KEEP_ON_RESUME} | {"run": cfg.resume})
+    return dataclasses.replace(saved, **{k: getattr(cfg, k) for k in KEEP_ON_RESUME} | {"run_dir": cfg.resume})
 
 
 def _prepare_run_folder(cfg: TrainConfig) -> Path:
-    run = Path(cfg.run or time.strftime("runs/%Y%m%d-%H%M%S"))
+    run = Path(cfg.run_dir or time.strftime("runs/%Y%m%d-%H%M%S"))
     if not cfg.resume and any((run / f"{k}.json").exists() for k in ("last", "best")):
         raise CharLMError(f"run folder {run} already holds a run; continue it with --resume {run} "
-                          "or choose another folder with --run")
+                          "or choose another folder with --run-dir")
     try:
         run.mkdir(parents=True, exist_ok=True)
         probe = run / f".probe-{os.getpid()}"
