@@ -32,7 +32,7 @@ def test_unknown_activation_lists_the_valid_names(make, option):
 
 
 def test_unknown_engine_lists_the_valid_names():
-    with pytest.raises(ValueError, match=r"engine='fast' is not one of: auto, reference"):
+    with pytest.raises(ValueError, match=r"engine='fast' is not one of: auto, reference, fused, native"):
         rnnkit.LSTM(3, 4, engine="fast")
 
 

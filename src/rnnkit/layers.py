@@ -152,7 +152,7 @@ class RecurrentLayer(_Recurrent):
             )
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout = float(dropout)
-        self.engine = engines.check_name(engine)
+        self.engine = engines.check(engine, cell)
         directions = 2 if bidirectional else 1
         self._names = [
             self._add_parameters(input_size if k == 0 else cell.output_size * directions, f"_l{k}" + ("_reverse" if d else ""))
@@ -188,7 +188,7 @@ class RecurrentLayer(_Recurrent):
             self._check_input(input, (2, 3), layout)
             unbatched = input.dim() == 2
             x = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
-            batch_sizes = None
+            batch_sizes = mask = None
             T, B = x.shape[:2]
             if T == 0:
                 raise ValueError(f"{name}: expected a sequence of at least one step, got input of shape {_shape(input)}")
@@ -199,24 +199,13 @@ class RecurrentLayer(_Recurrent):
         if packed and input.sorted_indices is not None:
             hx = [h.index_select(1, input.sorted_indices) for h in hx]
 
-        engine = engines.select(self.engine)
         record = self._recording is not None
-        finals, traces = [], {}
-        for k in range(L):
-            outputs = []
-            for d in range(D):
-                i = k * D + d
-                out, final, trace = engine.run(
-                    self.cell, self._params(self._names[i]), x, tuple(h[i] for h in hx), batch_sizes, bool(d), record
-                )
-                outputs.append(out)
-                finals.append(final)
-                if record:
-                    traces[f"l{k}" + ("_reverse" if d else "")] = trace
-            x = outputs[0] if D == 1 else torch.cat(outputs, -1)
-            if self.dropout and self.training and k < L - 1:
-                x = F.dropout(x, self.dropout, True)
-        h_n = [torch.stack(s) for s in zip(*finals)]  # per state: (L*D, B, S)
+        engine = engines.select(self.engine, self.cell, x.device, record)
+        traces = {}
+        if engine is engines.native:
+            x, h_n = engine.run_stack(self, x, hx, input.batch_sizes if packed else None, mask)
+        else:
+            x, h_n = self._run_layers(engine, x, hx, batch_sizes, traces if record else None)
 
         if packed:
             if input.unsorted_indices is not None:
@@ -230,6 +219,27 @@ class RecurrentLayer(_Recurrent):
         for key, trace in traces.items():
             self._record(key, trace)
         return output, h_n[0] if len(h_n) == 1 else tuple(h_n)
+
+    def _run_layers(self, engine, x, hx, batch_sizes, traces):
+        """The stack, one layer and direction at a time: (output (T, B, D*O), h_n as hx)."""
+        D = 2 if self.bidirectional else 1
+        finals = []
+        for k in range(self.num_layers):
+            outputs = []
+            for d in range(D):
+                i = k * D + d
+                state = tuple(h[i] for h in hx)
+                out, final, trace = engine.run(
+                    self.cell, self._params(self._names[i]), x, state, batch_sizes, bool(d), traces is not None
+                )
+                outputs.append(out)
+                finals.append(final)
+                if traces is not None:
+                    traces[f"l{k}" + ("_reverse" if d else "")] = trace
+            x = outputs[0] if D == 1 else torch.cat(outputs, -1)
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        return x, [torch.stack(s) for s in zip(*finals)]  # per state: (L*D, B, S)
 
 
 class RecurrentCell(_Recurrent):

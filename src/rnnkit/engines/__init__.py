@@ -1,20 +1,47 @@
-"""Engines: how a cell runs over a sequence. Each one is a module with a `run` function
-(see `reference.run` for the signature); layers pick one by name."""
+"""Engines: how a cell runs over a sequence, chosen by name.
+
+    reference  a Python loop over the cell's step, differentiated by autograd: the specification
+    fused      one autograd.Function per layer and direction, hoisted input GEMM, BPTT by hand
+    native     torch's own kernels (oneDNN, cuDNN), for the configurations torch.nn has
+    auto       the fastest engine that can run the layer (see `choose`)
+
+`reference` and `fused` are modules with `run(cell, p, x, state, batch_sizes, reverse,
+record)` for one layer and direction; `native` runs a whole stack (`run_stack`).
+"""
 
 from __future__ import annotations
 
-import importlib
+import torch
 
-NAMES = ("auto", "reference")
+from ..cells.base import CellMath
+from . import fused, native, reference
+
+NAMES = ("auto", "reference", "fused", "native")
 
 
-def check_name(engine: str) -> str:
+def check(engine: str, cell: CellMath) -> str:
+    """`engine`, if it names an engine that can run `cell`; else a ValueError saying why."""
     if not isinstance(engine, str) or engine not in NAMES:
         raise ValueError(f"engine={engine!r} is not one of: {', '.join(NAMES)}")
+    if engine == "native":
+        reason = native.unsupported(cell)
+        if reason:
+            raise ValueError(f"engine='native' runs only what torch.nn has a kernel for, not {reason}; use 'auto' or 'fused'")
     return engine
 
 
-def select(engine: str):
-    """The engine module for a name ('auto' picks the fastest that can run the layer)."""
-    check_name(engine)
-    return importlib.import_module(f"{__name__}.reference")
+def choose(cell: CellMath, device: torch.device, recording: bool) -> str:
+    """What `auto` runs: torch's kernel where it is faster and no gates are recorded,
+    otherwise the fused engine (see docs/benchmarks.md for the measurements)."""
+    if recording or native.unsupported(cell):
+        return "fused"
+    return "native"
+
+
+def select(engine: str, cell: CellMath, device: torch.device, recording: bool):
+    """The engine module to run `cell` now."""
+    if engine == "auto":
+        engine = choose(cell, device, recording)
+    elif engine == "native" and recording:
+        raise ValueError("engine='native' runs torch's kernels, which cannot record gates; use 'auto', 'fused' or 'reference'")
+    return {"reference": reference, "fused": fused, "native": native}[engine]

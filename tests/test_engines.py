@@ -1,0 +1,190 @@
+"""Every engine against the reference engine, forward and backward: for every cell,
+option, activation, num_layers, bidirectional, batch_first, proj_size and PackedSequence,
+in float64 to 1e-10 and in float32 to 1e-5 relative."""
+
+import itertools
+
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence
+
+import rnnkit
+from conftest import assert_close, loss_of
+
+T, B, I, H = 5, 3, 4, 6
+ACTS = ("tanh", "sigmoid", "relu", "identity", "hardsigmoid")
+
+
+def jordan(i, h, **kw):
+    return rnnkit.JordanRNN(i, h, 3, **kw)
+
+
+NETWORKS = {
+    "rnn": (rnnkit.RNN, {}),
+    **{f"rnn_{a}": (rnnkit.RNN, {"nonlinearity": a}) for a in ACTS[1:]},
+    "lstm": (rnnkit.LSTM, {}),
+    "lstm_proj": (rnnkit.LSTM, {"proj_size": 4}),
+    "lstm_peephole": (rnnkit.LSTM, {"peephole": True}),
+    "lstm_peephole_proj": (rnnkit.LSTM, {"peephole": True, "proj_size": 4}),
+    "lstm_no_forget_gate": (rnnkit.LSTM, {"forget_gate": False}),
+    "lstm_no_forget_gate_peephole_proj": (rnnkit.LSTM, {"forget_gate": False, "peephole": True, "proj_size": 2}),
+    **{f"lstm_activation_{a}": (rnnkit.LSTM, {"activation": a}) for a in ACTS[1:]},
+    **{f"lstm_recurrent_activation_{a}": (rnnkit.LSTM, {"recurrent_activation": a}) for a in ACTS if a != "sigmoid"},
+    "gru": (rnnkit.GRU, {}),
+    "gru_reset_before": (rnnkit.GRU, {"reset_after": False}),
+    **{f"gru_activation_{a}": (rnnkit.GRU, {"activation": a}) for a in ACTS[1:]},
+    **{f"gru_reset_before_recurrent_activation_{a}": (rnnkit.GRU, {"reset_after": False, "recurrent_activation": a}) for a in ACTS if a != "sigmoid"},
+    "jordan": (jordan, {}),
+    **{f"jordan_{a}_{o}": (jordan, {"nonlinearity": a, "output_activation": o}) for a, o in (("relu", "sigmoid"), ("sigmoid", "tanh"), ("identity", "hardsigmoid"))},
+    "ctrnn": (rnnkit.CTRNN, {}),
+    "ctrnn_tanh": (rnnkit.CTRNN, {"nonlinearity": "tanh", "tau": 3.0}),
+    "ctrnn_learned_tau": (rnnkit.CTRNN, {"learn_tau": True, "tau": 2.0}),
+}
+LAYOUTS = [
+    dict(num_layers=L, bidirectional=bi, batch_first=bf, bias=bias)
+    for L, bi, bf, bias in itertools.product((1, 2), (False, True), (False, True), (True, False))
+]
+NATIVE = [k for k in NETWORKS if k in ("rnn", "rnn_relu", "lstm", "lstm_proj", "gru")]
+
+
+def pair(network, engine, dtype=torch.double, **layout):
+    make, options = NETWORKS[network]
+    ref = make(I, H, engine="reference", dtype=dtype, **options, **layout)
+    other = make(I, H, engine=engine, dtype=dtype, **options, **layout)
+    other.load_state_dict(ref.state_dict())
+    if options.get("learn_tau"):  # distinct taus per unit
+        with torch.no_grad():
+            for name, p in ref.named_parameters():
+                if "log_tau" in name:
+                    p.uniform_(0.0, 1.5)
+                    getattr(other, name).copy_(p)
+    return ref, other
+
+
+def initial_state(module, dtype, batch=B):
+    D = 2 if module.bidirectional else 1
+    states = tuple(
+        torch.randn(module.num_layers * D, batch, s, dtype=dtype, requires_grad=True) for s in module.cell.state_sizes()
+    )
+    return states if len(states) > 1 else states[0]
+
+
+def run(module, x, hx):
+    out, state = module(x, hx)
+    data = out.data if hasattr(out, "batch_sizes") else out
+    states = state if isinstance(state, tuple) else (state,)
+    hx_t = hx if isinstance(hx, tuple) else (hx,)
+    inputs = [x.data if hasattr(x, "batch_sizes") else x, *hx_t, *module.parameters()]
+    return (data, *states), torch.autograd.grad(loss_of(data, state), inputs)
+
+
+def check(network, engine, dtype, tol, packed=False, **layout):
+    ref, other = pair(network, engine, dtype, **layout)
+    shape = (B, T, I) if layout.get("batch_first") else (T, B, I)
+    x = torch.randn(shape, dtype=dtype, requires_grad=True)
+    hx = initial_state(ref, dtype, 4 if packed else B)
+    if packed:
+        x = torch.randn(T, 4, I, dtype=dtype, requires_grad=True)
+        x = pack_padded_sequence(x, [3, 5, 1, 4], enforce_sorted=False)
+    assert_close(run(other, x, hx), run(ref, x, hx), tol)
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_fused_matches_reference_in_float64(network):
+    check(network, "fused", torch.double, 1e-10, num_layers=2, bidirectional=True)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("network", ["rnn", "lstm_peephole_proj", "gru_reset_before", "gru", "jordan", "ctrnn_learned_tau"])
+def test_fused_matches_reference_across_layouts(network, layout):
+    check(network, "fused", torch.double, 1e-10, **layout)
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_fused_matches_reference_on_packed_sequences(network):
+    check(network, "fused", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_fused_matches_reference_in_float32(network):
+    check(network, "fused", torch.float, 1e-5, num_layers=2, bidirectional=True)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("network", NATIVE)
+def test_native_matches_reference(network, layout):
+    check(network, "native", torch.double, 1e-10, **layout)
+
+
+@pytest.mark.parametrize("network", NATIVE)
+def test_native_matches_reference_on_packed_sequences_and_float32(network):
+    check(network, "native", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
+    check(network, "native", torch.float, 1e-5, num_layers=2, bidirectional=True)
+
+
+@pytest.mark.parametrize("engine", ["fused", "native", "auto"])
+def test_unbatched_input(engine):
+    ref, other = pair("lstm_proj", engine, num_layers=2, bidirectional=True)
+    x = torch.randn(T, I, dtype=torch.double, requires_grad=True)
+    hx = tuple(h[:, 0].detach().requires_grad_() for h in initial_state(ref, torch.double))
+    assert_close(run(other, x, hx), run(ref, x, hx))
+
+
+def test_fused_records_the_same_gates_as_reference():
+    ref, fused = pair("lstm_peephole_proj", "fused", num_layers=2, bidirectional=True)
+    x = pack_padded_sequence(torch.randn(T, 4, I, dtype=torch.double), [3, 5, 1, 4], enforce_sorted=False)
+    with rnnkit.record(ref) as a:
+        ref(x)
+    with rnnkit.record(fused) as b:
+        fused(x)
+    assert a.keys() == b.keys()
+    for key in a.keys():
+        assert a[key].keys() == b[key].keys()
+        assert_close([a[key][k] for k in a[key]], [b[key][k] for k in a[key]])
+
+
+def test_double_backward_through_fused_raises_and_reference_supports_it():
+    for engine in ("fused", "reference"):
+        gru = rnnkit.GRU(I, H, engine=engine, dtype=torch.double)
+        x = torch.randn(T, B, I, dtype=torch.double, requires_grad=True)
+        out, _ = gru(x)
+        if engine == "fused":
+            with pytest.raises(RuntimeError, match="cannot be differentiated twice.*engine='reference'"):
+                torch.autograd.grad(out.sum(), x, create_graph=True)
+        else:
+            (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+            (gg,) = torch.autograd.grad(g.sum(), x)
+            assert gg.abs().sum() > 0
+
+
+def test_double_backward_through_reference_passes_gradgradcheck():
+    rnn = rnnkit.LSTM(2, 3, peephole=True, engine="reference", dtype=torch.double)
+    x = torch.randn(3, 2, 2, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lambda x: rnn(x)[0], (x,))
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_auto_runs_every_configuration_and_records(network):
+    ref, auto = pair(network, "auto", num_layers=2, bidirectional=True)
+    x = torch.randn(T, B, I, dtype=torch.double)
+    assert_close(auto(x)[0], ref(x)[0])
+    with rnnkit.record(auto) as rec:
+        out = auto(x)[0]
+    assert_close(rec["l1"][auto.cell.states[0]], out[..., : auto.cell.output_size])
+
+
+def test_native_refuses_what_torch_has_no_kernel_for_and_recording():
+    with pytest.raises(ValueError, match="engine='native' runs only what torch.nn has a kernel for, not peephole=True"):
+        rnnkit.LSTM(I, H, peephole=True, engine="native")
+    with pytest.raises(ValueError, match="not reset_after=False"):
+        rnnkit.GRU(I, H, reset_after=False, engine="native")
+    with pytest.raises(ValueError, match="not nonlinearity='sigmoid'"):
+        rnnkit.RNN(I, H, nonlinearity="sigmoid", engine="native")
+    with pytest.raises(ValueError, match="not the Jordan cell"):
+        rnnkit.JordanRNN(I, H, 2, engine="native")
+    with pytest.raises(ValueError, match="not the CTRNN cell"):
+        rnnkit.CTRNN(I, H, engine="native")
+    lstm = rnnkit.LSTM(I, H, engine="native")
+    with pytest.raises(ValueError, match="engine='native' runs torch's kernels, which cannot record gates"):
+        with rnnkit.record(lstm):
+            lstm(torch.randn(T, B, I))
