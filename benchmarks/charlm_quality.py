@@ -3,8 +3,8 @@
     python benchmarks/charlm_quality.py            # or: make quality   (about 20 minutes)
 
 1. runs `rnnkit train` with every default (Shakespeare, the recipe of TrainConfig);
-2. trains the plain peer for the same number of minutes on the same split and the same
-   truncated-BPTT streams: torch.nn.LSTM 1 x 512, batches of 64 streams x 128 characters,
+2. trains the plain peer for the same wall time (the rnnkit run's, unless --peer-minutes) on
+   the same split and the same truncated-BPTT streams: torch.nn.LSTM 1 x 512, batches of 64 streams x 128 characters,
    Adam at 2e-3 (constant), gradient clipping at 5;
 3. scores both on the validation split (the last 5% of the plays) with the same function,
    and writes docs/charlm_quality.md with a sample of rnnkit's text and docs/charlm_loss.png.
@@ -73,7 +73,8 @@ def train_peer(train_ids: torch.Tensor, vocab: int, seconds: float, seed: int = 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run-dir", default="runs/quality", help="run folder of the rnnkit run (default: runs/quality)")
-    parser.add_argument("--peer-minutes", type=float, default=10.0, help="wall time of the peer (default: 10)")
+    parser.add_argument("--peer-minutes", type=float, default=None,
+                        help="wall time of the peer (default: the rnnkit run's own wall time)")
     args = parser.parse_args()
     run = Path(args.run_dir)
     if run.exists():
@@ -96,7 +97,8 @@ def main() -> None:
     sample = "ROMEO:" + "".join(generate(model, vocab, "ROMEO:", 600, 0.8, 40, g))
 
     peer, peer_steps, peer_chars, peer_seconds = train_peer(
-        torch.tensor(vocab.encode(train_text)), len(vocab), args.peer_minutes * 60)
+        torch.tensor(vocab.encode(train_text)), len(vocab),
+        args.peer_minutes * 60 if args.peer_minutes else rnnkit_seconds)
     peer_val = evaluate(peer, val, 32, 128)
 
     shutil.copyfile(run / "loss.png", DOCS / "charlm_loss.png")

@@ -139,10 +139,12 @@ class Trainer:
                 "world_size": self.world}
 
     def _gather(self, t: torch.Tensor, dim: int) -> torch.Tensor:
+        """``t`` of every process, concatenated along ``dim`` (on this process's device: nccl needs it)."""
         if self.world == 1:
             return t
+        t = t.to(self.device).contiguous()
         parts = [torch.empty_like(t) for _ in range(self.world)]
-        dist.all_gather(parts, t.contiguous())
+        dist.all_gather(parts, t)
         return torch.cat(parts, dim)
 
     def save(self, kind: str) -> None:
@@ -155,8 +157,7 @@ class Trainer:
                 tensors |= {f"state.{i}": self._gather(s, 1) for i, s in enumerate(state_tensors(self.state))}
             tensors["rng"] = self._gather(torch.get_rng_state().unsqueeze(0), 0)  # (W, n) uint8
             if self.device.type == "cuda":
-                tensors["cuda_rng"] = self._gather(torch.cuda.get_rng_state(self.device).to(self.device)
-                                                   .unsqueeze(0), 0).cpu()
+                tensors["cuda_rng"] = self._gather(torch.cuda.get_rng_state(self.device).unsqueeze(0), 0)
         if self.rank == 0:
             checkpoint.save(self.run, kind, self._meta(), tensors)
 
@@ -175,9 +176,9 @@ class Trainer:
             self.state = state_from_tensors([carried[str(i)][:, self.rank * b:(self.rank + 1) * b]
                                              .to(self.device) for i in range(len(carried))])
         if meta["world_size"] == self.world:  # the same processes: continue their random streams
-            torch.set_rng_state(tensors["rng"][self.rank])
+            torch.set_rng_state(tensors["rng"][self.rank].clone())
             if self.device.type == "cuda" and "cuda_rng" in tensors:
-                torch.cuda.set_rng_state(tensors["cuda_rng"][self.rank], self.device)
+                torch.cuda.set_rng_state(tensors["cuda_rng"][self.rank].clone(), self.device)
 
     # -- the loop ------------------------------------------------------------------------------
 
