@@ -127,13 +127,16 @@ def test_corrupt_or_truncated_checkpoint(trained, tmp_path, capsys, damage, word
     assert folder_digest(run) == before
 
 
-def test_weights_of_another_model_are_refused(trained, tmp_path, capsys):
+@pytest.mark.parametrize("kind, argv", [("best", ["sample", "--checkpoint"]), ("last", ["train", "--resume"])])
+def test_weights_of_another_model_are_refused(trained, tmp_path, capsys, kind, argv):
     run = copy_run(trained / "run", tmp_path / "run")
-    weights_of(run).write_bytes(weights_of(trained / "wide").read_bytes())
-    meta = json.loads((run / "best.json").read_text())
-    meta["weights_sha256"] = json.loads((trained / "wide" / "best.json").read_text())["weights_sha256"]
-    (run / "best.json").write_text(json.dumps(meta))
-    expect_one_line_error(["sample", "--checkpoint", str(run)], capsys, "another model or vocabulary")
+    weights_of(run, kind).write_bytes(weights_of(trained / "wide", kind).read_bytes())
+    meta = json.loads((run / f"{kind}.json").read_text())
+    meta["weights_sha256"] = json.loads((trained / "wide" / f"{kind}.json").read_text())["weights_sha256"]
+    (run / f"{kind}.json").write_text(json.dumps(meta))
+    before = folder_digest(run)
+    expect_one_line_error([*argv, str(run)], capsys, "another model or vocabulary")
+    assert folder_digest(run) == before
 
 
 def test_weights_of_another_vocabulary_are_refused(trained, tmp_path, capsys):

@@ -125,7 +125,12 @@ class Trainer:
         torch.manual_seed(cfg.seed + 1 + rank)  # dropout differs between processes' streams
         self.step, self.state, self.best, self.bad_evals = 0, None, math.inf, 0
         if meta:
-            self._restore(meta, tensors)
+            try:
+                self._restore(meta, tensors)
+            except (KeyError, ValueError, RuntimeError) as e:
+                first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise CharLMError(f"checkpoint {cfg.resume} does not fit the model its config describes "
+                                  f"(weights of another model or vocabulary?): {first}") from None
         self.net = nn.parallel.DistributedDataParallel(self.model) if world > 1 else self.model
         self.log = MetricsLog(self.run / "metrics.jsonl") if self.run else None
         if self.log:
