@@ -270,7 +270,7 @@ class RecurrentCell(_Recurrent):
         else:
             state = tuple(self._initial_state(hx, (x.shape[0],), x, "(batch, size)"))
         p = self._params(self._names[0])
-        new, gates = self.cell.step(p, self.cell.project_input(p, x), state)
+        new, gates = self.cell.step(self.cell.prepare(p), self.cell.project_input(p, x), state)
         if self._recording is not None:
             self._record("", {k: v.unsqueeze(0) for k, v in (gates | dict(zip(self.cell.states, new))).items()})
         new = tuple(s.squeeze(0) for s in new) if unbatched else new

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ..cells.base import CellMath, Params, State, outer_sum, row_sum
-from .sequence import keep_rows, pad_rows, step_sizes
+from .sequence import keep_rows, pad_rows, rows, step_sizes
 
 name = "fused"
 
@@ -48,9 +48,10 @@ class _BPTT(torch.autograd.Function):
         sizes = step_sizes(T, B, batch_sizes, reverse)
         xs = x.flip(0) if reverse else x
         xw = cell.project_input(p, xs)  # (T, B, G): one GEMM for every step
+        p = cell.prepare(p)
         states, gates, outputs = [state], [], []
         for n, xw_t in zip(sizes, xw.unbind(0)):
-            new, g = cell.step(p, xw_t[:n], tuple(s[:n] for s in state))
+            new, g = cell.step(p, rows(xw_t, n), tuple(rows(s, n) for s in state))
             state = tuple(keep_rows(a, s) for a, s in zip(new, state))
             states.append(state)
             gates.append(g | dict(zip(cell.states, new)) if trace is not None else g)
@@ -72,15 +73,15 @@ class _BPTT(torch.autograd.Function):
             )
         cell, sizes, states, gates = ctx.cell, ctx.sizes, ctx.states, ctx.gates
         xs, *weights = ctx.saved_tensors
-        p = dict(zip(ctx.names, weights))
+        p = cell.prepare(dict(zip(ctx.names, weights)))
         T, B = xs.shape[:2]
         dout = dout.flip(0) if ctx.reverse else dout
         dstate = tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(dfinal, states[-1]))
-        dxw, extras = [None] * T, [None] * T
+        dxw, extras, douts = [None] * T, [None] * T, dout.unbind(0)
         for t in range(T - 1, -1, -1):
             n = sizes[t]
-            dnew = (dstate[0][:n] + dout[t, :n], *(d[:n] for d in dstate[1:]))
-            prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
+            dnew = (rows(dstate[0], n) + rows(douts[t], n), *(rows(d, n) for d in dstate[1:]))
+            prev, new = tuple(rows(s, n) for s in states[t]), tuple(rows(s, n) for s in states[t + 1])
             dxw[t], dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
             dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
         dxw = torch.stack([pad_rows(d, B) for d in dxw])  # (T, B, G)
