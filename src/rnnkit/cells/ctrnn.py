@@ -54,7 +54,9 @@ class CTRNNMath(CellMath):
             p["log_tau"].data.fill_(math.log(self.tau))
 
     def prepare(self, p):
-        return p | {"W_hh^T": p["weight_hh"].t(), "a": self.leak(p)}
+        W = p["weight_hh"]
+        a = self.leak(p) if self.learn_tau else W.new_tensor(self.dt / self.tau)  # a tensor: no scalar wrapping per step
+        return p | {"W_hh^T": W.t(), "a": a, "1-a": 1 - a}
 
     def leak(self, p):
         """a = dt / tau: a float, or a (H,) tensor when tau is learned."""
@@ -68,7 +70,7 @@ class CTRNNMath(CellMath):
     def step_backward(self, p, dnew, state, new, gates):
         (dh_new,), r, a = dnew, gates["r"], p["a"]
         dpre = self.act.backward(r, a * dh_new)  # h' = h + a (r - h), r = act(pre)
-        dh = torch.addmm((1 - a) * dh_new, dpre, p["weight_hh"])  # the leak path and the recurrent product
+        dh = torch.addmm(p["1-a"] * dh_new, dpre, p["weight_hh"])  # the leak path and the recurrent product
         return dpre, (dh,), {"dh": dh_new} if self.learn_tau else {}
 
     def parameter_grads(self, p, prev, new, gates, dxw, extras):

@@ -88,7 +88,7 @@ class GRUMath(CellMath):
         return torch.cat((dr, dz, dn), -1), (dh,), {}
 
     def parameter_grads(self, p, prev, new, gates, dxw, extras):
-        (h,), H = prev, self.hidden_size
+        h, H = prev[0], self.hidden_size
         d_rz, dn = dxw.split((2 * H, H), -1)
         if self.reset_after:  # the recurrent product's gradient: n's rows scaled by r
             dhw = torch.cat((d_rz, dn * gates["r"]), -1)

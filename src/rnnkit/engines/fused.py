@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ..cells.base import CellMath, Params, State, outer_sum, row_sum
-from .sequence import keep_rows, pad_rows, rows, step_sizes
+from .sequence import keep_rows, pad_rows, step_sizes
 
 name = "fused"
 
@@ -51,14 +51,18 @@ class _BPTT(torch.autograd.Function):
         p = cell.prepare(p)
         states, gates, outputs = [state], [], []
         for n, xw_t in zip(sizes, xw.unbind(0)):
-            new, g = cell.step(p, rows(xw_t, n), tuple(rows(s, n) for s in state))
-            state = tuple(keep_rows(a, s) for a, s in zip(new, state))
+            if n == B:
+                state, g = cell.step(p, xw_t, state)
+                new = state
+            else:  # a packed batch: rows past n have ended (or not yet begun)
+                new, g = cell.step(p, xw_t[:n], tuple(s[:n] for s in state))
+                state = tuple(keep_rows(a, s) for a, s in zip(new, state))
             states.append(state)
             gates.append(g | dict(zip(cell.states, new)) if trace is not None else g)
             outputs.append(pad_rows(new[0], B))
         out = torch.stack(outputs)
         if trace is not None:
-            trace.update({k: v.flip(0) if reverse else v for k, v in _stack_gates(gates, B).items()})
+            trace.update({k: v.flip(0) if reverse else v for k, v in _Stacked(gates, B).items()})
         ctx.cell, ctx.names, ctx.sizes, ctx.reverse, ctx.n_states = cell, names, sizes, reverse, n_states
         ctx.states, ctx.gates = states, gates
         ctx.save_for_backward(xs, *tensors[n_states:])
@@ -75,33 +79,56 @@ class _BPTT(torch.autograd.Function):
         xs, *weights = ctx.saved_tensors
         p = cell.prepare(dict(zip(ctx.names, weights)))
         T, B = xs.shape[:2]
-        dout = dout.flip(0) if ctx.reverse else dout
+        douts = (dout.flip(0) if ctx.reverse else dout).unbind(0)
         dstate = tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(dfinal, states[-1]))
-        dxw, extras, douts = [None] * T, [None] * T, dout.unbind(0)
+        dxw, extras = [None] * T, [None] * T
         for t in range(T - 1, -1, -1):
             n = sizes[t]
-            dnew = (rows(dstate[0], n) + rows(douts[t], n), *(rows(d, n) for d in dstate[1:]))
-            prev, new = tuple(rows(s, n) for s in states[t]), tuple(rows(s, n) for s in states[t + 1])
-            dxw[t], dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
-            dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
-        dxw = torch.stack([pad_rows(d, B) for d in dxw])  # (T, B, G)
-        whole = [torch.stack(s) for s in zip(*states)]  # per state: (T + 1, B, S)
-        grads = cell.parameter_grads(
-            p,
-            tuple(s[:-1] for s in whole),
-            tuple(s[1:] for s in whole),
-            _stack_gates(gates, B),
-            dxw,
-            _stack_gates(extras, B),
-        )
+            if n == B:
+                dnew = (dstate[0] + douts[t], *dstate[1:])
+                dxw[t], dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
+            else:  # a packed batch: only the first n rows took part in step t
+                dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
+                prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
+                dxw[t], dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
+                dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
+                dxw[t] = pad_rows(dxw[t], B)
+        dxw = torch.stack(dxw)  # (T, B, G)
+        whole = _Stacked([dict(enumerate(s)) for s in states], B)  # state i: (T + 1, B, S)
+        prev = _Slices(whole, slice(None, -1))
+        new = _Slices(whole, slice(1, None))
+        grads = cell.parameter_grads(p, prev, new, _Stacked(gates, B), dxw, _Stacked(extras, B))
         grads[cell.input_weight] = outer_sum(dxw, xs)
         if cell.input_bias in p:
             grads[cell.input_bias] = row_sum(dxw)
-        dx = dxw @ p[cell.input_weight]  # (T, B, I): one GEMM for every step
-        dx = dx.flip(0) if ctx.reverse else dx
+        dx = None
+        if ctx.needs_input_grad[6]:
+            dx = dxw @ p[cell.input_weight]  # (T, B, I): one GEMM for every step
+            dx = dx.flip(0) if ctx.reverse else dx
         return (None,) * 6 + (dx, *dstate, *(grads[k] for k in ctx.names))
 
 
-def _stack_gates(per_step: list[dict[str, Tensor]], B: int) -> dict[str, Tensor]:
-    """A list over time of {name: (n_t, H)} -> {name: (T, B, H)}, zeros for inactive rows."""
-    return {k: torch.stack([pad_rows(g[k], B) for g in per_step]) for k in per_step[0]}
+class _Stacked(dict):
+    """A list over time of {name: (n_t, F)}, seen as {name: (T, B, F)} (zeros for inactive
+    rows); each name is stacked on first use, so what parameter_grads ignores costs nothing."""
+
+    def __init__(self, per_step: list[dict], B: int):
+        super().__init__()
+        self.per_step, self.B = per_step, B
+
+    def __missing__(self, key):
+        self[key] = value = torch.stack([pad_rows(g[key], self.B) for g in self.per_step])
+        return value
+
+    def items(self):
+        return [(k, self[k]) for k in self.per_step[0]]
+
+
+class _Slices:
+    """States before (or after) each step, as a tuple-like of (T, B, S) views of `whole`."""
+
+    def __init__(self, whole: _Stacked, steps: slice):
+        self.whole, self.steps = whole, steps
+
+    def __getitem__(self, i: int) -> Tensor:
+        return self.whole[i][self.steps]
