@@ -188,3 +188,14 @@ def test_native_refuses_what_torch_has_no_kernel_for_and_recording():
     with pytest.raises(ValueError, match="engine='native' runs torch's kernels, which cannot record gates"):
         with rnnkit.record(lstm):
             lstm(torch.randn(T, B, I))
+
+
+def test_auto_says_what_it_runs():
+    assert rnnkit.LSTM(I, H).chosen_engine() == "native"  # oneDNN
+    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "fused"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "fused"
+    assert rnnkit.LSTM(I, H).chosen_engine("cuda") == "native"  # cuDNN
+    assert rnnkit.GRU(I, H).chosen_engine() == "fused"
+    assert rnnkit.GRU(I, H).chosen_engine("cuda") == "native"
+    assert rnnkit.GRU(I, H, reset_after=False).chosen_engine("cuda") == "fused"
+    assert rnnkit.RNN(I, H, engine="reference").chosen_engine() == "reference"

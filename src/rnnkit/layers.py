@@ -168,6 +168,11 @@ class RecurrentLayer(_Recurrent):
         shown = [f"{k}={getattr(self, k)!r}" for k, v in self._defaults.items() if getattr(self, k) != v]
         return ", ".join([str(self.input_size), str(self.hidden_size), *shown])
 
+    def chosen_engine(self, device: torch.device | str | None = None, recording: bool = False) -> str:
+        """The engine a forward pass on `device` (default: the parameters') runs."""
+        device = torch.device(device) if device is not None else next(self.parameters()).device
+        return self.engine if self.engine != "auto" else engines.choose(self.cell, device, recording)
+
     def flatten_parameters(self) -> None:
         """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
 

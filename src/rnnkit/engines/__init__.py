@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from ..cells import LSTMMath
 from ..cells.base import CellMath
 from . import fused, native, reference
 
@@ -31,9 +32,15 @@ def check(engine: str, cell: CellMath) -> str:
 
 
 def choose(cell: CellMath, device: torch.device, recording: bool) -> str:
-    """What `auto` runs: torch's kernel where it is faster and no gates are recorded,
-    otherwise the fused engine (see docs/benchmarks.md for the measurements)."""
+    """What `auto` runs: torch's kernel where it is the faster one and no gates are
+    recorded, otherwise the fused engine (docs/benchmarks.md has the measurements).
+
+    On the CPU torch has an optimised kernel (oneDNN) only for the LSTM without a
+    projection; its GRU, RNN and projected LSTM are loops of small ops differentiated by
+    autograd, which the fused engine beats. On CUDA, cuDNN runs whatever torch.nn has."""
     if recording or native.unsupported(cell):
+        return "fused"
+    if device.type == "cpu" and not (isinstance(cell, LSTMMath) and not cell.proj_size):
         return "fused"
     return "native"
 
