@@ -157,6 +157,14 @@ def test_double_backward_through_fused_raises_and_reference_supports_it():
             assert gg.abs().sum() > 0
 
 
+def test_a_second_backward_through_fused_raises():
+    lstm = rnnkit.LSTM(I, H, peephole=True, engine="fused")
+    out, _ = lstm(torch.randn(T, B, I))
+    out.sum().backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="cannot run backward twice.*engine='reference'"):
+        out.sum().backward()
+
+
 def test_double_backward_through_reference_passes_gradgradcheck():
     rnn = rnnkit.LSTM(2, 3, peephole=True, engine="reference", dtype=torch.double)
     x = torch.randn(3, 2, 2, dtype=torch.double, requires_grad=True)

@@ -44,6 +44,7 @@ class CellMath:
     input_weight = "weight_ih"
     input_bias = "bias_ih"
     folded_bias: str | None = None  # a recurrent bias the step adds unchanged, folded into xw
+    grad_gates: tuple[str, ...] = ()  # the gates parameter_grads reads (engines may free the rest)
 
     def __init__(self, hidden_size: int, bias: bool = True):
         self.hidden_size = check_size("hidden_size", hidden_size)

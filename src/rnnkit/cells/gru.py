@@ -25,6 +25,7 @@ from .base import CellMath, outer_sum, row_sum
 
 
 class GRUMath(CellMath):
+    grad_gates = ("r",)
     def __init__(
         self,
         hidden_size: int,

@@ -76,6 +76,12 @@ class _BPTT(torch.autograd.Function):
                 "(create_graph=True); use engine='reference' for higher-order gradients"
             )
         cell, sizes, states, gates = ctx.cell, ctx.sizes, ctx.states, ctx.gates
+        if gates is None:
+            raise RuntimeError(
+                "rnnkit's fused engine frees what it saved as its backward runs, so it cannot run backward "
+                "twice (retain_graph=True); use engine='reference' for that"
+            )
+        ctx.gates = None
         xs, *weights = ctx.saved_tensors
         p = cell.prepare(dict(zip(ctx.names, weights)))
         T, B = xs.shape[:2]
@@ -93,6 +99,7 @@ class _BPTT(torch.autograd.Function):
                 dxw[t], dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
                 dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
                 dxw[t] = pad_rows(dxw[t], B)
+            gates[t] = {k: gates[t][k] for k in cell.grad_gates}  # dxw[t] takes the place of the rest
         dxw = torch.stack(dxw)  # (T, B, G)
         whole = _Stacked([dict(enumerate(s)) for s in states], B)  # state i: (T + 1, B, S)
         prev = _Slices(whole, slice(None, -1))
