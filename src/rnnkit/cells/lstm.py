@@ -71,15 +71,15 @@ class LSTMMath(CellMath):
         pre = torch.addmm(xw, h, p["W_hh^T"])  # W_ih x + b_ih + b_hh + W_hh h
         pre = dict(zip(self.gate_names, pre.chunk(len(self.gate_names), -1)))
         w_ci, w_cf, w_co = self._peepholes(p)
-        i = self.ract(pre["i"] + w_ci * c if self.peephole else pre["i"])
+        i = self.ract(torch.addcmul(pre["i"], w_ci, c) if self.peephole else pre["i"])  # (+ w_ci * c)
         g = self.act(pre["g"])
         if self.forget_gate:
-            f = self.ract(pre["f"] + w_cf * c if self.peephole else pre["f"])
+            f = self.ract(torch.addcmul(pre["f"], w_cf, c) if self.peephole else pre["f"])
             c = torch.addcmul(f * c, i, g)  # f * c + i * g
         else:
             f = None
             c = torch.addcmul(c, i, g)  # c + i * g
-        o = self.ract(pre["o"] + w_co * c if self.peephole else pre["o"])
+        o = self.ract(torch.addcmul(pre["o"], w_co, c) if self.peephole else pre["o"])
         m = o * self.act(c)
         h = m @ p["W_hr^T"] if self.proj_size else m
         gates = {"i": i, "f": f, "g": g, "o": o, "m": m}
@@ -94,7 +94,7 @@ class LSTMMath(CellMath):
         do = self.ract.backward(o, dm * k)  # m = o * act(c'): through the output gate
         dc_new = dc_new + self.act.backward(k, dm * o)  # ... and through act(c')
         if self.peephole:
-            dc_new = dc_new + do * w_co  # o saw c' through its peephole
+            dc_new = torch.addcmul(dc_new, do, w_co)  # o saw c' through its peephole
         di = self.ract.backward(i, dc_new * g)  # c' = f c + i g
         dg = self.act.backward(g, dc_new * i)
         if self.forget_gate:
@@ -106,8 +106,9 @@ class LSTMMath(CellMath):
             df = None
             dc = dc_new  # the constant error carousel
             dpre = torch.cat((di, dg, do), -1)
-        if self.peephole:
-            dc = dc + di * w_ci + (df * w_cf if self.forget_gate else 0)
+        if self.peephole:  # i and f saw c through theirs
+            dc = torch.addcmul(dc, di, w_ci)
+            dc = torch.addcmul(dc, df, w_cf) if self.forget_gate else dc
         extras = {"dh": dh} if self.proj_size else {}
         return dpre, (dpre @ p["weight_hh"], dc), extras  # the recurrent product carries dh back
 
