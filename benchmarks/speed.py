@@ -8,21 +8,25 @@ backward), the contenders of a group are timed in turn, round after round, so th
 ratio compares runs made under the same machine load; the table shows medians over the
 rounds. Every time is also shown as a multiple of its GEMM floor: the matmul FLOPs of the
 network over the rate of one large fp32 matmul measured at the start of the run.
-Peak memory is the peak of live tensor memory over one forward and backward, from the
-allocations torch.profiler records.
+Peak memory is the growth of the resident set over one forward and backward, each
+contender in a fresh process whose malloc returns every large block when it is freed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
-from torch.profiler import ProfilerActivity, profile
 
 import rnnkit
 
@@ -111,29 +115,31 @@ def bench_config(B, T, I, H, rounds, only):
     return rows
 
 
-def peak_memory(module, x) -> float:
-    """MiB: the peak of live tensor memory over one forward and backward, from the
-    allocations and frees that torch.profiler records (the allocator's view, not the
-    process's resident set, which malloc's caching blurs)."""
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        out, _ = module(x)
-        out.sum().backward()
-    live = peak = 0
-    for event in sorted(prof.events(), key=lambda e: e.time_range.start):
-        live += event.self_cpu_memory_usage
-        peak = max(peak, live)
-    return peak / 2**20
+def memory_probe(group, label, B, T, I, H, threads):
+    """In this (fresh) process: the growth of the resident set, MiB, over one forward and
+    backward. main() starts it with glibc's malloc told to map every block of 64 KiB or
+    more on its own and unmap it when freed, so the resident set follows the live tensors
+    instead of malloc's caches."""
+    torch.set_num_threads(threads)
+    module, x = groups(I, H)[group][label][0](), torch.randn(T, B, I)
+    out, _ = module(x[:2, :2])  # a tiny warm-up: code and libraries load before the baseline
+    out.sum().backward()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out, _ = module(x)
+    out.sum().backward()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
 
 
-def memory_table(only):
+def memory_table(only, threads):
     B, T, I, H = max(CONFIGS, key=lambda c: c[0] * c[1] * c[3])
+    env = os.environ | {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
     rows = []
     for group, contenders in groups(I, H).items():
         if only and group not in only:
             continue
-        for label, (make, _) in contenders.items():
-            torch.manual_seed(0)
-            mib = peak_memory(make(), torch.randn(T, B, I))
+        for label in contenders:
+            args = [sys.executable, __file__, "--memory-probe", json.dumps([group, label, B, T, I, H, threads])]
+            mib = float(subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout)
             rows.append(dict(group=group, label=label, mib=mib))
             print(f"  memory {group:22s} {label:18s} {mib:8.1f} MiB", flush=True)
     return (B, T, I, H), rows
@@ -180,8 +186,12 @@ def main():
     parser.add_argument("--configs", type=int, nargs="*", help="indices into the grid (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the CI machine's cores)")
+    parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(Path(__file__).parent.parent / "docs" / "benchmarks.md"))
     args = parser.parse_args()
+    if args.memory_probe:
+        print(memory_probe(*json.loads(args.memory_probe)))
+        return
     torch.set_num_threads(args.threads)
     rate = gemm_rate()
     print(f"GEMM floor: {rate / 1e9:.0f} GFLOP/s fp32, {torch.get_num_threads()} threads", flush=True)
@@ -190,7 +200,7 @@ def main():
         if args.configs is None or i in args.configs:
             print(f"B={B} T={T} I={I} H={H}", flush=True)
             rows += bench_config(B, T, I, H, args.rounds, args.only)
-    memory = None if args.no_memory else memory_table(args.only)
+    memory = None if args.no_memory else memory_table(args.only, args.threads)
     write_markdown(args.out, rows, rate, memory, args.rounds)
     print(f"wrote {args.out}")
 

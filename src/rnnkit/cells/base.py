@@ -44,7 +44,6 @@ class CellMath:
     input_weight = "weight_ih"
     input_bias = "bias_ih"
     folded_bias: str | None = None  # a recurrent bias the step adds unchanged, folded into xw
-    grad_gates: tuple[str, ...] = ()  # the gates parameter_grads reads (engines may free the rest)
 
     def __init__(self, hidden_size: int, bias: bool = True):
         self.hidden_size = check_size("hidden_size", hidden_size)
@@ -71,8 +70,10 @@ class CellMath:
     def project_input(self, p: Params, x: Tensor) -> Tensor:
         """W x + b for every step at once: one GEMM outside the time loop. A recurrent
         bias that every step adds unchanged (`folded_bias`) is added here once too."""
-        xw = F.linear(x, p[self.input_weight], p.get(self.input_bias))
-        return xw + p[self.folded_bias] if self.folded_bias in p else xw
+        b = p.get(self.input_bias)
+        if self.folded_bias in p:
+            b = b + p[self.folded_bias]  # (G,): folded before the GEMM, not added to all of xw
+        return F.linear(x, p[self.input_weight], b)
 
     def prepare(self, p: Params) -> Params:
         """`p` and the values every step of a sequence shares, computed once per sequence."""

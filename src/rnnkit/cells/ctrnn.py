@@ -20,7 +20,7 @@ from .base import CellMath, outer_sum, row_sum
 
 
 class CTRNNMath(CellMath):
-    gates = grad_gates = ("r",)
+    gates = ("r",)
     folded_bias = "bias_hh"  # xw = W_ih x + b_ih + b_hh
 
     def __init__(

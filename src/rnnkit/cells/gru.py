@@ -25,7 +25,6 @@ from .base import CellMath, outer_sum, row_sum
 
 
 class GRUMath(CellMath):
-    grad_gates = ("r",)
     def __init__(
         self,
         hidden_size: int,
@@ -89,14 +88,14 @@ class GRUMath(CellMath):
         return torch.cat((dr, dz, dn), -1), (dh,), {}
 
     def parameter_grads(self, p, prev, new, gates, dxw, extras):
-        h, H = prev[0], self.hidden_size
+        h, r, H = prev[0], gates["r"], self.hidden_size
         d_rz, dn = dxw.split((2 * H, H), -1)
-        if self.reset_after:  # the recurrent product's gradient: n's rows scaled by r
-            dhw = torch.cat((d_rz, dn * gates["r"]), -1)
-            grads = {"weight_hh": outer_sum(dhw, h)}
+        if self.reset_after:  # W_hn h + b_hn was scaled by r
+            dhn = dn * r
+            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dhn, h)))}
         else:  # W_hn multiplied r * h, not h
-            dhw = dxw
-            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dn, gates["r"] * h)))}
+            dhn = dn
+            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dn, r * h)))}
         if self.bias:
-            grads["bias_hh"] = row_sum(dhw)
+            grads["bias_hh"] = torch.cat((row_sum(d_rz), row_sum(dhn)))
         return grads

@@ -16,7 +16,7 @@ from .base import CellMath, outer_sum, row_sum
 
 
 class JordanMath(CellMath):
-    gates = grad_gates = ("h",)
+    gates = ("h",)
     states = ("y",)
     input_bias = "bias_h"
 

@@ -47,7 +47,6 @@ class LSTMMath(CellMath):
         self.peephole, self.forget_gate = bool(peephole), bool(forget_gate)
         self.gate_names = ("i", "f", "g", "o") if self.forget_gate else ("i", "g", "o")
         self.gates = self.gate_names + (("m",) if proj_size else ())
-        self.grad_gates = ("m",) if proj_size else ()
 
     def parameter_shapes(self, input_size):
         H, P, G = self.hidden_size, self.output_size, len(self.gate_names) * self.hidden_size

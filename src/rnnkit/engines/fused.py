@@ -76,31 +76,24 @@ class _BPTT(torch.autograd.Function):
                 "(create_graph=True); use engine='reference' for higher-order gradients"
             )
         cell, sizes, states, gates = ctx.cell, ctx.sizes, ctx.states, ctx.gates
-        if gates is None:
-            raise RuntimeError(
-                "rnnkit's fused engine frees what it saved as its backward runs, so it cannot run backward "
-                "twice (retain_graph=True); use engine='reference' for that"
-            )
-        ctx.gates = None
         xs, *weights = ctx.saved_tensors
         p = cell.prepare(dict(zip(ctx.names, weights)))
         T, B = xs.shape[:2]
         douts = (dout.flip(0) if ctx.reverse else dout).unbind(0)
         dstate = tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(dfinal, states[-1]))
-        dxw, extras = [None] * T, [None] * T
+        dxw = xs.new_zeros(T, B, p[cell.input_weight].shape[0])  # (T, B, G), filled step by step
+        dxws, extras = dxw.unbind(0), [None] * T
         for t in range(T - 1, -1, -1):
             n = sizes[t]
             if n == B:
                 dnew = (dstate[0] + douts[t], *dstate[1:])
-                dxw[t], dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
+                dxw_t, dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
             else:  # a packed batch: only the first n rows took part in step t
                 dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
                 prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
-                dxw[t], dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
+                dxw_t, dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
                 dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
-                dxw[t] = pad_rows(dxw[t], B)
-            gates[t] = {k: gates[t][k] for k in cell.grad_gates}  # dxw[t] takes the place of the rest
-        dxw = torch.stack(dxw)  # (T, B, G)
+            dxws[t][: len(dxw_t)] = dxw_t  # into place: no list of T tensors to stack at the end
         whole = _Stacked([dict(enumerate(s)) for s in states], B)  # state i: (T + 1, B, S)
         prev = _Slices(whole, slice(None, -1))
         new = _Slices(whole, slice(1, None))
