@@ -105,6 +105,13 @@ def test_fused_matches_reference_on_packed_sequences(network):
     check(network, "fused", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
 
 
+@pytest.mark.parametrize("network", ["lstm_peephole_proj", "gru", "jordan", "ctrnn_learned_tau"])
+def test_fused_in_blocks_of_steps_matches_reference(network, monkeypatch):
+    monkeypatch.setattr(rnnkit.engines.fused, "BLOCK_ROWS", 8)  # blocks of 2 steps at B = 4
+    check(network, "fused", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
+    check(network, "fused", torch.double, 1e-10, num_layers=2, bidirectional=True)
+
+
 @pytest.mark.parametrize("network", NETWORKS)
 def test_fused_matches_reference_in_float32(network):
     check(network, "fused", torch.float, 1e-5, num_layers=2, bidirectional=True)

@@ -1,6 +1,6 @@
 """The fused engine: one autograd.Function per layer and direction, with BPTT by hand.
 
-Forward: the input projection of all T steps in one GEMM, then per step only the
+Forward: the input projection of all T steps in a few large GEMMs, then per step only the
 recurrent product and the cell's pointwise math (cell.step, run without autograd),
 keeping the states and gates the backward needs.
 Backward: a reverse loop over cell.step_backward carries the state gradient back and
@@ -22,6 +22,7 @@ from ..cells.base import CellMath, Params, State, outer_sum, row_sum
 from .sequence import keep_rows, pad_rows, step_sizes
 
 name = "fused"
+BLOCK_ROWS = 1024  # steps * batch per block of the input GEMMs and of the weight-gradient GEMMs
 
 
 def run(
@@ -47,10 +48,9 @@ class _BPTT(torch.autograd.Function):
         T, B = x.shape[:2]
         sizes = step_sizes(T, B, batch_sizes, reverse)
         xs = x.flip(0) if reverse else x
-        xw = cell.project_input(p, xs)  # (T, B, G): one GEMM for every step
-        p = cell.prepare(p)
+        p_raw, p = p, cell.prepare(p)
         states, gates, outputs = [state], [], []
-        for n, xw_t in zip(sizes, xw.unbind(0)):
+        for n, xw_t in zip(sizes, _projected(cell, p_raw, xs)):
             if n == B:
                 state, g = cell.step(p, xw_t, state)
                 new = state
@@ -60,11 +60,17 @@ class _BPTT(torch.autograd.Function):
             states.append(state)
             gates.append(g | dict(zip(cell.states, new)) if trace is not None else g)
             outputs.append(pad_rows(new[0], B))
-        out = torch.stack(outputs)
+        whole = _Stacked([dict(enumerate(s)) for s in states], B)  # state i: (T + 1, B, S), stacked on use
+        if batch_sizes is None:  # the outputs are states[0] of every step: keep them once, in one tensor
+            whole[0] = torch.stack([states[0][0], *outputs])
+            out = whole[0][1:]
+            states[1:] = [(o, *s[1:]) for o, s in zip(out.unbind(0), states[1:])]
+        else:
+            out = torch.stack(outputs)
         if trace is not None:
             trace.update({k: v.flip(0) if reverse else v for k, v in _Stacked(gates, B).items()})
         ctx.cell, ctx.names, ctx.sizes, ctx.reverse, ctx.n_states = cell, names, sizes, reverse, n_states
-        ctx.states, ctx.gates = states, gates
+        ctx.states, ctx.gates, ctx.whole = states, gates, whole
         ctx.save_for_backward(xs, *tensors[n_states:])
         return (out.flip(0) if reverse else out, *state)
 
@@ -81,31 +87,51 @@ class _BPTT(torch.autograd.Function):
         T, B = xs.shape[:2]
         douts = (dout.flip(0) if ctx.reverse else dout).unbind(0)
         dstate = tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(dfinal, states[-1]))
-        dxw = xs.new_zeros(T, B, p[cell.input_weight].shape[0])  # (T, B, G), filled step by step
-        dxws, extras = dxw.unbind(0), [None] * T
-        for t in range(T - 1, -1, -1):
-            n = sizes[t]
-            if n == B:
-                dnew = (dstate[0] + douts[t], *dstate[1:])
-                dxw_t, dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
-            else:  # a packed batch: only the first n rows took part in step t
-                dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
-                prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
-                dxw_t, dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
-                dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
-            dxws[t][: len(dxw_t)] = dxw_t  # into place: no list of T tensors to stack at the end
-        whole = _Stacked([dict(enumerate(s)) for s in states], B)  # state i: (T + 1, B, S)
-        prev = _Slices(whole, slice(None, -1))
-        new = _Slices(whole, slice(1, None))
-        grads = cell.parameter_grads(p, prev, new, _Stacked(gates, B), dxw, _Stacked(extras, B))
-        grads[cell.input_weight] = outer_sum(dxw, xs)
-        if cell.input_bias in p:
-            grads[cell.input_bias] = row_sum(dxw)
-        dx = None
-        if ctx.needs_input_grad[6]:
-            dx = dxw @ p[cell.input_weight]  # (T, B, I): one GEMM for every step
-            dx = dx.flip(0) if ctx.reverse else dx
+        W_ih = p[cell.input_weight]
+        dx = xs.new_empty(xs.shape) if ctx.needs_input_grad[6] else None
+        grads, extras = {}, [None] * T
+        steps = _block_steps(B)
+        buffer = xs.new_zeros(min(steps, T), B, W_ih.shape[0])  # dxw of one block, reused by each
+        for t1 in range(T, 0, -steps):  # blocks of steps [t0, t1), the last first
+            t0 = max(0, t1 - steps)
+            dxw = buffer[: t1 - t0]  # (steps, B, G), filled step by step
+            if min(sizes[t0:t1]) < B:
+                dxw.zero_()  # a packed batch leaves rows unwritten
+            for t in range(t1 - 1, t0 - 1, -1):
+                n = sizes[t]
+                if n == B:
+                    dnew = (dstate[0] + douts[t], *dstate[1:])
+                    dxw_t, dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
+                    dxw[t - t0].copy_(dxw_t)
+                else:  # a packed batch: only the first n rows took part in step t
+                    dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
+                    prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
+                    dxw_t, dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
+                    dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
+                    dxw[t - t0, :n] = dxw_t
+            # The weight gradients are sums over steps: one GEMM per weight for the whole block.
+            prev, new = _Slices(ctx.whole, slice(t0, t1)), _Slices(ctx.whole, slice(t0 + 1, t1 + 1))
+            block = cell.parameter_grads(p, prev, new, _Stacked(gates[t0:t1], B), dxw, _Stacked(extras[t0:t1], B))
+            block[cell.input_weight] = outer_sum(dxw, xs[t0:t1])
+            if cell.input_bias in p:
+                block[cell.input_bias] = row_sum(dxw)
+            grads = {k: grads[k] + g for k, g in block.items()} if grads else block
+            if dx is not None:
+                torch.matmul(dxw, W_ih, out=dx[t0:t1])  # the input gradient, one GEMM per block
+        if dx is not None and ctx.reverse:
+            dx = dx.flip(0)
         return (None,) * 6 + (dx, *dstate, *(grads[k] for k in ctx.names))
+
+
+def _projected(cell, p, xs):
+    """xw_t = W x_t + b for each step, from one GEMM per block of steps (of BLOCK_ROWS
+    rows): as fast as one GEMM for all, without holding all of xw (T, B, G) at once."""
+    for block in xs.split(_block_steps(xs.shape[1])):
+        yield from cell.project_input(p, block).unbind(0)
+
+
+def _block_steps(B: int) -> int:
+    return max(1, BLOCK_ROWS // B)
 
 
 class _Stacked(dict):
