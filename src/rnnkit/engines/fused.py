@@ -91,24 +91,21 @@ class _BPTT(torch.autograd.Function):
         dx = xs.new_empty(xs.shape) if ctx.needs_input_grad[6] else None
         grads, extras = {}, [None] * T
         steps = _block_steps(B)
-        buffer = xs.new_zeros(min(steps, T), B, W_ih.shape[0])  # dxw of one block, reused by each
         for t1 in range(T, 0, -steps):  # blocks of steps [t0, t1), the last first
             t0 = max(0, t1 - steps)
-            dxw = buffer[: t1 - t0]  # (steps, B, G), filled step by step
-            if min(sizes[t0:t1]) < B:
-                dxw.zero_()  # a packed batch leaves rows unwritten
+            dxw = [None] * (t1 - t0)
             for t in range(t1 - 1, t0 - 1, -1):
                 n = sizes[t]
                 if n == B:
                     dnew = (dstate[0] + douts[t], *dstate[1:])
-                    dxw_t, dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
-                    dxw[t - t0].copy_(dxw_t)
+                    dxw[t - t0], dstate, extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], gates[t])
                 else:  # a packed batch: only the first n rows took part in step t
                     dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
                     prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
                     dxw_t, dprev, extras[t] = cell.step_backward(p, dnew, prev, new, gates[t])
                     dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
-                    dxw[t - t0, :n] = dxw_t
+                    dxw[t - t0] = pad_rows(dxw_t, B)
+            dxw = torch.stack(dxw)  # (steps, B, G)
             # The weight gradients are sums over steps: one GEMM per weight for the whole block.
             prev, new = _Slices(ctx.whole, slice(t0, t1)), _Slices(ctx.whole, slice(t0 + 1, t1 + 1))
             block = cell.parameter_grads(p, prev, new, _Stacked(gates[t0:t1], B), dxw, _Stacked(extras[t0:t1], B))
