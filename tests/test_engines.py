@@ -174,6 +174,20 @@ def test_a_second_backward_through_fused_accumulates_like_reference():
     assert_close([p.grad for p in fused.parameters()], [p.grad for p in ref.parameters()])
 
 
+def test_editing_fused_outputs_in_place_cannot_corrupt_gradients():
+    ref, fused = pair("lstm_peephole", "fused")
+    x = torch.randn(T, B, I, dtype=torch.double)
+    for m in (ref, fused):  # the final state is the caller's own: editing it changes no gradient
+        out, (h, c) = m(x)
+        loss = out.sum()
+        h.zero_(), c.zero_()
+        loss.backward()
+    assert_close([p.grad for p in fused.parameters()], [p.grad for p in ref.parameters()])
+    out, _ = fused(x)  # the output is kept for the backward: editing it in place raises at once
+    with pytest.raises(RuntimeError, match="modified inplace"):
+        out.mul_(2)
+
+
 def test_double_backward_through_reference_passes_gradgradcheck():
     rnn = rnnkit.LSTM(2, 3, peephole=True, engine="reference", dtype=torch.double)
     x = torch.randn(3, 2, 2, dtype=torch.double, requires_grad=True)

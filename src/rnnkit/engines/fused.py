@@ -4,8 +4,9 @@ Forward: the input projection of all T steps in a few large GEMMs, then per step
 recurrent product and the cell's pointwise math (cell.step, run without autograd),
 keeping the states and gates the backward needs.
 Backward: a reverse loop over cell.step_backward carries the state gradient back and
-collects dL/dxw for every step; then each weight gradient is one GEMM over all steps
-(cell.parameter_grads, and dW_ih = dxw^T x here) and the input gradient one more GEMM.
+collects dL/dxw for every step; after each block of steps, each weight gradient of the
+block is one GEMM (cell.parameter_grads, and dW_ih = dxw^T x here), and so is the input
+gradient. Blocks of about BLOCK_ROWS rows keep the GEMMs large and the buffers small.
 
 No cell's math is restated here: the engine only runs a cell's step and backward step.
 Its backward is not itself differentiable: create_graph=True raises (use 'reference').
@@ -69,10 +70,12 @@ class _BPTT(torch.autograd.Function):
             out = torch.stack(outputs)
         if trace is not None:
             trace.update({k: v.flip(0) if reverse else v for k, v in _Stacked(gates, B).items()})
-        ctx.cell, ctx.names, ctx.sizes, ctx.reverse, ctx.n_states = cell, names, sizes, reverse, n_states
+        ctx.cell, ctx.names, ctx.sizes, ctx.reverse = cell, names, sizes, reverse
         ctx.states, ctx.gates, ctx.whole = states, gates, whole
-        ctx.save_for_backward(xs, *tensors[n_states:])
-        return (out.flip(0) if reverse else out, *state)
+        # Saved through autograd, so that editing the output in place raises instead of
+        # corrupting the backward; the final state goes out as a copy for the same reason.
+        ctx.save_for_backward(xs, whole[0] if batch_sizes is None else None, *tensors[n_states:])
+        return (out.flip(0) if reverse else out, *(s.clone() for s in state))
 
     @staticmethod
     def backward(ctx, dout, *dfinal):
@@ -82,7 +85,9 @@ class _BPTT(torch.autograd.Function):
                 "(create_graph=True); use engine='reference' for higher-order gradients"
             )
         cell, sizes, states, gates = ctx.cell, ctx.sizes, ctx.states, ctx.gates
-        xs, *weights = ctx.saved_tensors
+        xs, outputs, *weights = ctx.saved_tensors
+        if outputs is not None:
+            ctx.whole[0] = outputs
         p = cell.prepare(dict(zip(ctx.names, weights)))
         T, B = xs.shape[:2]
         douts = (dout.flip(0) if ctx.reverse else dout).unbind(0)
