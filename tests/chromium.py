@@ -81,6 +81,8 @@ class Browser:
                 return message["params"]
 
     def open(self, path: Path) -> None:
+        """Load a page, forgetting the events of the one before."""
+        self.events.clear()
         self.send("Page.navigate", url=path.resolve().as_uri())
         self.wait_for("Page.loadEventFired")
 
