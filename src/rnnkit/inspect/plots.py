@@ -59,11 +59,17 @@ def saturation_scatter(path: Path, points: dict[str, tuple[np.ndarray, np.ndarra
 
 
 def gradient_curves(path: Path, curves: dict[str, np.ndarray], title: str) -> None:
-    """||dL/dh_t|| against t on a log scale, one curve per labelled network."""
+    """||dL/dh_t|| against t on a log scale, one curve per labelled network.
+
+    A label is a cell's name, then maybe its init ("lstm (chrono init)"): one colour per
+    cell, solid at torch's init and dashed at any other.
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    colours = {}
     for label, norms in curves.items():
-        ax.semilogy(np.arange(len(norms)), norms, label=label, lw=1.6,
-                    ls="--" if "chrono" in label else "-")
+        cell = label.split(" ")[0]
+        colour = colours.setdefault(cell, f"C{len(colours)}")
+        ax.semilogy(np.arange(len(norms)), norms, label=label, lw=1.6, color=colour, ls="-" if cell == label else "--")
     ax.set(xlabel="time step t (loss at the last step)", ylabel="mean ||dL/dh_t||")
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
