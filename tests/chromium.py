@@ -4,7 +4,7 @@ Debian's chromium, started with the flags this closed machine needs; one page, r
 through websocket-client (a small pure-Python package), so no driver binary and no
 browser download. Events (console messages, exceptions, requests) are kept for checks.
 
-    python tests/chromium.py page.html shot.png    # a screenshot of a page, as the docs use
+    python tests/chromium.py page.html shot.png [FRAGMENT]   # a screenshot of a page, as the docs use
 """
 from __future__ import annotations
 
@@ -80,11 +80,13 @@ class Browser:
             if message.get("method") == event:
                 return message["params"]
 
-    def open(self, path: Path) -> None:
-        """Load a page, forgetting the events of the one before."""
-        self.events.clear()
-        self.send("Page.navigate", url=path.resolve().as_uri())
-        self.wait_for("Page.loadEventFired")
+    def open(self, path: Path, fragment: str = "") -> None:
+        """Load a page afresh (even the same one with another fragment), forgetting the events
+        of the one before."""
+        for url in ("about:blank", path.resolve().as_uri() + (f"#{fragment}" if fragment else "")):
+            self.events.clear()
+            self.send("Page.navigate", url=url)
+            self.wait_for("Page.loadEventFired")
 
     def evaluate(self, expression: str):
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -129,7 +131,7 @@ class Browser:
 if __name__ == "__main__":
     browser = Browser()
     try:
-        browser.open(Path(sys.argv[1]))
+        browser.open(Path(sys.argv[1]), *sys.argv[3:])
         browser.screenshot(Path(sys.argv[2]))
     finally:
         browser.close()

@@ -102,7 +102,7 @@ def test_gradients_command_writes_the_measured_numbers(tmp_path, capsys):
     assert len(rows) == 12 and list(rows[0]) == ["t", "rnn", "gru"]
     network, head = make_network("gru", 6, 0)
     x, y = adding_problem(12, 3, torch.Generator().manual_seed(1))
-    expected = gradient_norms(network, head, x, y)
+    expected = gradient_norms(network.double(), head.double(), x.double(), y.double())
     assert [float(r["gru"]) for r in rows] == pytest.approx(expected.tolist(), rel=1e-5)
     assert (out / "gradients.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "gru" in capsys.readouterr().out

@@ -95,3 +95,13 @@ def test_the_checks_see_errors_and_requests(browser, tmp_path):
     assert any("console.error" in p and "boom" in p for p in found)
     assert any(p.startswith("exception:") and "missing" in p for p in found)
     assert any(p == "request: http://127.0.0.1:9/x.png" for p in found)
+
+
+def test_a_link_names_the_layer_state_and_unit(browser, page):
+    path, layers = page
+    browser.open(path, "layer=l1&state=c&unit=3")
+    assert [browser.evaluate(f"document.querySelector('#{k}').value") for k in ("layer", "state", "unit")] == ["l1", "c", "3"]
+    assert_showing(browser, layers["l1"]["c"][:, 3])
+    browser.open(path, "layer=l9&state=q&unit=99")  # what does not exist falls back to what does
+    assert [browser.evaluate(f"document.querySelector('#{k}').value") for k in ("layer", "state", "unit")] == ["l0", "h", "4"]
+    assert browser.problems() == []

@@ -139,7 +139,8 @@ def measure(cells: list[str], lag: int, inits: tuple[str, ...] = ("torch",), hid
     `train_steps` of training. Labels are the cell's name, followed by " (chrono init)" for
     that init; a cell without a gate for chrono to set is measured once, at torch's init.
 
-    Every network sees the same batch; the same seed gives the same numbers.
+    Every network sees the same batch; the same seed gives the same numbers. Training runs
+    in float32, the measurement in float64.
     """
     norms = {}
     for cell in cells:
@@ -150,5 +151,7 @@ def measure(cells: list[str], lag: int, inits: tuple[str, ...] = ("torch",), hid
             network, head = made
             train_adding(network, head, lag, train_steps, batch, seed=seed)
             x, y = adding_problem(lag, batch, torch.Generator().manual_seed(seed + 1))
-            norms[cell + (" (chrono init)" if init == "chrono" else "")] = gradient_norms(network, head, x, y)
+            # in float64, where a gradient that float32 would flush to 0 past ~1e-45 still shows
+            norms[cell + (" (chrono init)" if init == "chrono" else "")] = gradient_norms(
+                network.double(), head.double(), x.double(), y.double())
     return norms
