@@ -75,12 +75,16 @@ def main() -> None:
     parser.add_argument("--run-dir", default="runs/quality", help="run folder of the rnnkit run (default: runs/quality)")
     parser.add_argument("--peer-minutes", type=float, default=None,
                         help="wall time of the peer (default: the rnnkit run's own wall time)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads for both runs (default: 0, torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     run = Path(args.run_dir)
     if run.exists():
         shutil.rmtree(run)
 
-    cfg = TrainConfig(run_dir=str(run))
+    cfg = TrainConfig(run_dir=str(run), threads=args.threads)
     start = time.perf_counter()
     if train(cfg) != 0:
         raise SystemExit("the rnnkit run was interrupted; no table written")
@@ -107,7 +111,8 @@ def main() -> None:
     rows = [
         ("rnnkit default", f"rnnkit.LSTM {cfg.layers}x{cfg.hidden} (engine {cfg.engine}), "
          f"{cfg.batch}x{cfg.bptt}, AdamW {cfg.lr:g} warm-up {cfg.warmup} + cosine to {cfg.min_lr:g}, clip {cfg.clip:g}",
-         n_params, cfg.steps, chars, rnnkit_seconds, rnnkit_val),
+         n_params, max(r["step"] for r in MetricsLog(run / "metrics.jsonl").read()), chars, rnnkit_seconds,
+         rnnkit_val),
         ("torch.nn peer", "torch.nn.LSTM 1x512, 64x128, Adam 2e-3 constant, clip 5",
          peer_params, peer_steps, peer_chars, peer_seconds, peer_val),
     ]

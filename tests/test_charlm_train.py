@@ -59,6 +59,22 @@ def test_learning_rate_warms_up_then_decays():
     assert lrs[60] == pytest.approx(0.55) and lrs[-1] == pytest.approx(0.1, abs=1e-3)
 
 
+def test_a_time_budget_fixes_the_step_count_after_ten_steps(text, tmp_path, capsys):
+    run = tmp_path / "run"
+    start = time.monotonic()
+    assert tiny_train(text, run, "--minutes", "0.1", "--eval-every", "1000") == 0
+    took = time.monotonic() - start
+    steps = json.loads((run / "last.json").read_text())["config"]["steps"]
+    assert steps > 10 and len(train_losses(run)) == steps
+    assert f"{steps} steps fit in 0.1 minutes" in capsys.readouterr().out
+    assert 3 < took < 30  # about 6 seconds of training, plus start-up and files
+
+
+def test_a_run_needs_steps_or_minutes(text, tmp_path, capsys):
+    assert tiny_train(text, tmp_path / "run", "--minutes", "0") == 1
+    assert "--steps N or --minutes M" in capsys.readouterr().err
+
+
 def test_the_seed_makes_a_run_reproducible(text, tmp_path):
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         assert tiny_train(text, tmp_path / name, "--steps", "8", "--seed", seed, "--dropout", "0.2") == 0

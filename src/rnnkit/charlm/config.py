@@ -30,7 +30,7 @@ class TrainConfig:
 
     cell: str = _opt("lstm", "model", "recurrent network", choices=CELLS)
     layers: int = _opt(1, "model", "number of stacked recurrent layers")
-    hidden: int = _opt(512, "model", "hidden units per layer")
+    hidden: int = _opt(256, "model", "hidden units per layer")
     embedding: int = _opt(64, "model", "size of the character embedding")
     dropout: float = _opt(0.0, "model", "dropout between layers and before the read-out")
     engine: str = _opt("auto", "model", "how rnnkit runs the network: auto, reference, fused or native")
@@ -38,8 +38,10 @@ class TrainConfig:
     batch: int = _opt(32, "batching", "parallel text streams per step (global, split across processes)")
     bptt: int = _opt(128, "batching", "characters per chunk: the truncated-BPTT length")
 
-    steps: int = _opt(1300, "optimisation", "optimiser steps in the whole run")
-    lr: float = _opt(4e-3, "optimisation", "peak learning rate of AdamW")
+    steps: int = _opt(0, "optimisation", "optimiser steps in the whole run (0: as many as fit in --minutes)")
+    minutes: float = _opt(10.0, "optimisation", "time budget of a run without --steps: after 10 steps and one "
+                          "validation the step count is fixed so that the run takes about this long")
+    lr: float = _opt(6e-3, "optimisation", "peak learning rate of AdamW")
     min_lr: float = _opt(1e-4, "optimisation", "learning rate at the end of the cosine decay")
     warmup: int = _opt(50, "optimisation", "steps of linear learning-rate warm-up")
     weight_decay: float = _opt(0.0, "optimisation", "AdamW weight decay")

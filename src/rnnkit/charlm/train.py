@@ -28,6 +28,7 @@ from .metrics import BITS, MetricsLog, plot
 from .model import CharLM, detach, evaluate, resolve_device, state_from_tensors, state_tensors
 from .sample import generate
 
+CALIBRATION_STEPS = 10  # steps timed before a run with a time budget fixes its step count
 KEEP_ON_RESUME = ("resume", "run_dir", "device", "threads", "engine")  # may differ from the interrupted run's
 
 
@@ -35,6 +36,8 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``min_lr`` at the last step."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
+    if not cfg.steps:  # not calibrated yet (see _calibrate)
+        return cfg.lr
     progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
@@ -93,6 +96,8 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.device = resolve_device(cfg.device)
+        if cfg.steps <= 0 and cfg.minutes <= 0:
+            raise CharLMError("give the run a length: --steps N or --minutes M")
         if cfg.batch % world:
             raise CharLMError(f"--batch {cfg.batch} must be divisible by the number of processes ({world})")
 
@@ -265,6 +270,19 @@ def train(cfg: TrainConfig, on_step=None) -> int:
             dist.destroy_process_group()
 
 
+def _calibrate(t: Trainer, step_seconds: float, val_seconds: float, spent: float) -> str:
+    """Fix ``t.cfg.steps`` so that the run, its validations included, ends about ``minutes`` after it began."""
+    cfg = t.cfg
+    per_step = step_seconds + val_seconds / cfg.eval_every
+    steps = torch.tensor([t.step + max(0, int((cfg.minutes * 60 - spent - val_seconds) / per_step))])
+    if t.world > 1:  # every process takes rank 0's count
+        steps = steps.to(t.device)
+        dist.broadcast(steps, 0)
+    t.cfg = dataclasses.replace(cfg, steps=int(steps.item()))
+    return (f"{t.cfg.steps} steps fit in {cfg.minutes:g} minutes ({step_seconds:.3f} s a step, "
+            f"{val_seconds:.1f} s a validation)")
+
+
 def _loop(t: Trainer, stop: _Stop, on_step, tqdm) -> int:
     cfg, lead = t.cfg, t.rank == 0
     chars_per_step = cfg.batch * cfg.bptt
@@ -273,10 +291,12 @@ def _loop(t: Trainer, stop: _Stop, on_step, tqdm) -> int:
         print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.2f}M parameters, "
               f"vocabulary {len(t.vocab)}, {cfg.batch}x{cfg.bptt} characters a step, "
               f"{t.world} process(es) on {t.device}" + (f", resumed at step {t.step}" if t.step else ""))
-    bar = tqdm(total=cfg.steps * chars_per_step, initial=t.step * chars_per_step, unit="char",
+    bar = tqdm(total=cfg.steps * chars_per_step or None, initial=t.step * chars_per_step, unit="char",
                unit_scale=True, dynamic_ncols=True, disable=not lead, mininterval=0.5)
-    start, signum = time.perf_counter(), 0
-    while t.step < cfg.steps:
+    start, signum, first = time.perf_counter(), 0, t.step + 1
+    while not cfg.steps or t.step < cfg.steps:
+        if t.step == first:
+            after_first = time.perf_counter()  # the first step is slower (allocation): not timed
         loss = t.train_step()
         bar.update(chars_per_step)
         bar.set_postfix(loss=f"{loss:.3f}", bpc=f"{loss * BITS:.3f}", refresh=False)
@@ -285,8 +305,15 @@ def _loop(t: Trainer, stop: _Stop, on_step, tqdm) -> int:
                           "chars": t.step * chars_per_step, "seconds": round(time.perf_counter() - start, 3)})
         if on_step:
             on_step(t)
-        if t.step % cfg.eval_every == 0 or t.step == cfg.steps:
+        calibrate = not cfg.steps and t.step == first + CALIBRATION_STEPS - 1
+        if t.step % cfg.eval_every == 0 or t.step == cfg.steps or calibrate:
+            before_val = time.perf_counter()
             val_loss, improved = t.validate()
+            if calibrate:
+                now = time.perf_counter()
+                step_seconds = (before_val - after_first) / (CALIBRATION_STEPS - 1)
+                bar.write(_calibrate(t, step_seconds, now - before_val, now - start))
+                cfg, bar.total = t.cfg, t.cfg.steps * chars_per_step
             if lead:
                 t.log.append({"step": t.step, "val_loss": val_loss, "val_bpc": val_loss * BITS,
                               "best": improved})
