@@ -26,7 +26,7 @@ def save_model(run, cell: str, hidden: int = 6) -> CharLM:
     model = CharLM(len(vocab), cfg)
     with torch.no_grad():
         for name, p in model.rnn.named_parameters():
-            p.mul_(6.0 if name.startswith("weight_ih") or name.startswith("bias") else 1.0)
+            p.mul_(6.0 if name.startswith(("weight_ih", "bias")) else 1.0)
     run.mkdir()
     checkpoint.save(run, "best", {"step": 7, "config": dataclasses.asdict(cfg), "vocab": vocab},
                     {"model." + k: v for k, v in model.state_dict().items()})
@@ -69,7 +69,7 @@ def test_heat_maps_of_every_gate_and_state(lstm_run):
 
 def test_saturation_table_matches_gates_computed_by_hand(lstm_run):
     out, gates = lstm_run
-    rows = list(csv.DictReader(open(out / "saturation.csv")))
+    rows = list(csv.DictReader((out / "saturation.csv").read_text().splitlines()))
     assert {r["gate"] for r in rows} == {"i", "f", "o"} and len(rows) == 3 * 6
     for r in rows:
         v = gates[r["gate"]][:, int(r["unit"])]
@@ -98,7 +98,7 @@ def test_gru_gates_and_a_gateless_rnn(tmp_path):
     save_model(tmp_path / "gru", "gru")
     assert main(["inspect", "--checkpoint", str(tmp_path / "gru"), "--text", TEXT, "--out", str(tmp_path / "g")]) == 0
     assert {p.name for p in (tmp_path / "g").glob("heatmap_*")} == {f"heatmap_l0_{n}.png" for n in ("r", "z", "n", "hn", "h")}
-    assert {r["gate"] for r in csv.DictReader(open(tmp_path / "g" / "saturation.csv"))} == {"r", "z"}
+    assert {r["gate"] for r in csv.DictReader((tmp_path / "g" / "saturation.csv").read_text().splitlines())} == {"r", "z"}
     save_model(tmp_path / "rnn", "rnn")
     assert main(["inspect", "--checkpoint", str(tmp_path / "rnn"), "--text", TEXT, "--out", str(tmp_path / "r")]) == 0
     assert "no sigmoid gates" in (tmp_path / "r" / "saturation.md").read_text()

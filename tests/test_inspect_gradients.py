@@ -85,7 +85,6 @@ def test_chrono_init_sets_the_memory_gates_only():
 
 
 def test_measured_curves_decay_and_chrono_keeps_lstm_gradients_alive():
-    torch.set_num_threads(1)
     norms = measure(["rnn", "lstm"], lag=60, inits=("torch", "chrono"), hidden=16, batch=8)
     assert list(norms) == ["rnn", "lstm", "lstm (chrono init)"]  # rnn has no gate for chrono
     for v in norms.values():
@@ -98,7 +97,7 @@ def test_gradients_command_writes_the_measured_numbers(tmp_path, capsys):
     out = tmp_path / "g"
     assert main(["gradients", "--cell", "rnn,gru", "--lag", "12", "--hidden", "6", "--batch", "3",
                  "--init", "torch", "--out", str(out), "--threads", "1"]) == 0
-    rows = list(csv.DictReader(open(out / "gradients.csv")))
+    rows = list(csv.DictReader((out / "gradients.csv").read_text().splitlines()))
     assert len(rows) == 12 and list(rows[0]) == ["t", "rnn", "gru"]
     network, head = make_network("gru", 6, 0)
     x, y = adding_problem(12, 3, torch.Generator().manual_seed(1))

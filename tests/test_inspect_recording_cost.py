@@ -28,7 +28,6 @@ def test_auto_runs_the_native_kernel_unless_recording():
 
 @torch.no_grad()
 def test_forward_after_recording_is_as_fast_as_torch_nn():
-    torch.set_num_threads(1)
     torch.manual_seed(0)
     ours, theirs = rnnkit.LSTM(32, 64), nn.LSTM(32, 64)
     theirs.load_state_dict(ours.state_dict())

@@ -42,7 +42,7 @@ def expected_colours(values: np.ndarray) -> list[tuple[str, float]]:
 def seen_colours(browser: Browser) -> list[tuple[str, float]]:
     out = []
     for css in browser.evaluate(SPANS):
-        r, g, b, *a = map(float, re.findall(r"[\d.]+", css))
+        r, _, b, *a = map(float, re.findall(r"[\d.]+", css))
         out.append(("red" if r > b else "blue", a[0] if a else 1.0))
     return out
 
