@@ -94,6 +94,13 @@ def test_viewer_holds_h_and_c_of_every_character(lstm_run):
         np.testing.assert_allclose(decoded / 127 * scale, gates[name], atol=scale.max() / 254 + 1e-6)
 
 
+def test_only_the_first_max_chars_characters_are_used(tmp_path):
+    save_model(tmp_path / "run", "lstm")
+    assert main(["inspect", "--checkpoint", str(tmp_path / "run"), "--text", TEXT, "--max-chars", "9"]) == 0
+    page = (tmp_path / "run" / "inspect" / "viewer.html").read_text()
+    assert json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S)[1])["text"] == TEXT[:9]
+
+
 def test_gru_gates_and_a_gateless_rnn(tmp_path):
     save_model(tmp_path / "gru", "gru")
     assert main(["inspect", "--checkpoint", str(tmp_path / "gru"), "--text", TEXT, "--out", str(tmp_path / "g")]) == 0

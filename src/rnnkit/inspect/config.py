@@ -12,6 +12,8 @@ class InspectConfig:
                            required=True, metavar="PATH")
     text: str | None = _opt(None, "text", "the text to run the model on", metavar="TEXT")
     text_file: str | None = _opt(None, "text", "or a UTF-8 file holding it", metavar="FILE")
+    max_chars: int = _opt(5000, "text", "use the text's first N characters (statistics, page); "
+                          "memory and page size grow with N times the units")
     heatmap_chars: int = _opt(100, "pictures", "characters shown in the heat maps (the text's first N)")
     heatmap_units: int = _opt(64, "pictures", "units shown in the heat maps (the first N)")
     top: int = _opt(8, "pictures", "units listed per text feature in the HTML page")

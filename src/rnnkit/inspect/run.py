@@ -29,8 +29,9 @@ def _positive(**values: int) -> None:
 def run_inspect(cfg: InspectConfig) -> int:
     if (cfg.text is None) == (cfg.text_file is None):
         raise CharLMError("give the text to run the model on with --text TEXT or --text-file FILE (one of them)")
-    _positive(heatmap_chars=cfg.heatmap_chars, heatmap_units=cfg.heatmap_units, top=cfg.top)
+    _positive(max_chars=cfg.max_chars, heatmap_chars=cfg.heatmap_chars, heatmap_units=cfg.heatmap_units, top=cfg.top)
     text, what = (cfg.text, "--text") if cfg.text is not None else (read_text(cfg.text_file), cfg.text_file)
+    text = text[:cfg.max_chars]
     if not text:
         raise CharLMError("--text is empty: nothing to run the model on")
     device = resolve_device(cfg.device)
@@ -46,8 +47,8 @@ def run_inspect(cfg: InspectConfig) -> int:
     out = Path(cfg.out) if cfg.out else meta_path.parent / "inspect"
     out.mkdir(parents=True, exist_ok=True)
     name = f"{train_cfg.cell}, {train_cfg.layers} layer(s) of {train_cfg.hidden}, step {meta.get('step', '?')}"
-    written = _heatmaps(out, recorded, text, cfg, sigmoid_gates(model.rnn.cell), name)
-    written += _saturation(out, recorded, sigmoid_gates(model.rnn.cell), name)
+    gates = sigmoid_gates(model.rnn.cell)
+    written = _heatmaps(out, recorded, text, cfg, gates, name) + _saturation(out, recorded, gates, name)
     layers = {key: {s: v for s, v in values.items() if s in ("h", "c", "y")} for key, values in recorded.items()}
     (out / "viewer.html").write_text(render(f"{name}: {len(text)} characters", page_data(text, layers, cfg.top)),
                                      encoding="utf-8")
@@ -56,7 +57,7 @@ def run_inspect(cfg: InspectConfig) -> int:
     return 0
 
 
-def _heatmaps(out: Path, recorded, text: str, cfg: InspectConfig, bounded01, name: str) -> list[Path]:
+def _heatmaps(out: Path, recorded, text: str, cfg: InspectConfig, sigmoid: tuple[str, ...], name: str) -> list[Path]:
     written, shown = [], text[:cfg.heatmap_chars]
     for key, values in recorded.items():
         for gate, v in values.items():
@@ -64,7 +65,7 @@ def _heatmaps(out: Path, recorded, text: str, cfg: InspectConfig, bounded01, nam
             units = min(H, cfg.heatmap_units)
             path = out / f"heatmap_{key}_{gate}.png"
             plots.heatmap(path, v[:len(shown), :units], shown, f"{name}: {key} {gate}, units 0-{units - 1} of {H}",
-                          gate in bounded01)
+                          gate in sigmoid)
             written.append(path)
     return written
 
