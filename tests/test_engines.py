@@ -227,6 +227,21 @@ def test_auto_says_what_it_runs():
     assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "fused"
     assert rnnkit.LSTM(I, H).chosen_engine("cuda") == "native"  # cuDNN
     assert rnnkit.GRU(I, H).chosen_engine() == "fused"
+    assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
     assert rnnkit.GRU(I, H).chosen_engine("cuda") == "native"
     assert rnnkit.GRU(I, H, reset_after=False).chosen_engine("cuda") == "fused"
     assert rnnkit.RNN(I, H, engine="reference").chosen_engine() == "reference"
+
+
+def test_auto_runs_torchs_kernel_for_inference_and_fused_for_training(monkeypatch):
+    ran = []
+    monkeypatch.setattr(rnnkit.engines.native, "run_stack", lambda *a: ran.append("native") or _native(*a))
+    monkeypatch.setattr(rnnkit.engines.fused, "run", lambda *a: ran.append("fused") or _fused(*a))
+    gru, x = rnnkit.GRU(I, H), torch.randn(T, B, I)
+    with torch.no_grad():
+        gru(x)
+    gru(x)
+    assert ran == ["native", "fused"]
+
+
+_native, _fused = rnnkit.engines.native.run_stack, rnnkit.engines.fused.run
