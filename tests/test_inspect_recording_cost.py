@@ -1,7 +1,7 @@
 """Recording costs nothing while it is off: the ordinary forward pass runs torch's own kernel
-where torch has one, and a layer that was recorded runs as fast again once the block ends."""
-import time
-
+where torch has one (the same kernel torch.nn.LSTM runs, so the same speed), and a layer that
+was recorded runs that kernel again once the block ends. Checked by which engine runs, not by
+timing, which a shared machine makes flaky (speed is measured in benchmarks/)."""
 import torch
 from torch import nn
 
@@ -9,32 +9,25 @@ import rnnkit
 from rnnkit import engines
 
 
-def best_time(f, repeats: int = 7) -> float:
-    f()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def test_auto_runs_the_native_kernel_unless_recording():
     lstm = rnnkit.LSTM(8, 16)
     cpu = torch.device("cpu")
-    assert engines.select("auto", lstm.cell, cpu, False) is engines.native
-    assert engines.select("auto", lstm.cell, cpu, True) is engines.fused
+    for training in (False, True):
+        assert engines.select("auto", lstm.cell, cpu, False, training) is engines.native
+        assert engines.select("auto", lstm.cell, cpu, True, training) is engines.fused
 
 
-@torch.no_grad()
-def test_forward_after_recording_is_as_fast_as_torch_nn():
+def test_a_recorded_layer_runs_torchs_kernel_again_after_the_block(monkeypatch):
+    calls = []
+    run_stack = engines.native.run_stack
+    monkeypatch.setattr(engines.native, "run_stack", lambda *a: calls.append(1) or run_stack(*a))
     torch.manual_seed(0)
     ours, theirs = rnnkit.LSTM(32, 64), nn.LSTM(32, 64)
     theirs.load_state_dict(ours.state_dict())
-    x = torch.randn(200, 8, 32)
+    x = torch.randn(20, 8, 32)
     with rnnkit.record(ours) as rec:
         ours(x)
-    assert rec["l0"]["f"].shape == (200, 8, 64)
+    assert rec["l0"]["f"].shape == (20, 8, 64) and calls == []
+    assert ours._recording is None
     torch.testing.assert_close(ours(x)[0], theirs(x)[0])
-    ratio = best_time(lambda: ours(x)) / best_time(lambda: theirs(x))
-    assert ratio < 1.5, f"rnnkit.LSTM takes {ratio:.2f}x torch.nn.LSTM's time with recording off"
+    assert calls == [1]
