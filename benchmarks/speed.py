@@ -131,7 +131,7 @@ def memory_probe(group, label, B, T, I, H, threads):
 
 
 def memory_table(only, threads):
-    B, T, I, H = max(CONFIGS, key=lambda c: c[0] * c[1] * c[3])
+    B, T, I, H = max(CONFIGS, key=lambda c: c[0] * c[1] * c[3] * (c[2] + c[3]))  # the most FLOPs
     env = os.environ | {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
     rows = []
     for group, contenders in groups(I, H).items():
