@@ -105,6 +105,13 @@ def test_fused_matches_reference_on_packed_sequences(network):
     check(network, "fused", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
 
 
+@pytest.mark.parametrize("network", ["lstm_peephole_proj", "gru", "jordan", "ctrnn_learned_tau"])
+def test_fused_in_blocks_of_steps_matches_reference(network, monkeypatch):
+    monkeypatch.setattr(rnnkit.engines.fused, "BLOCK_ROWS", 8)  # blocks of 2 steps at B = 4
+    check(network, "fused", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
+    check(network, "fused", torch.double, 1e-10, num_layers=2, bidirectional=True)
+
+
 @pytest.mark.parametrize("network", NETWORKS)
 def test_fused_matches_reference_in_float32(network):
     check(network, "fused", torch.float, 1e-5, num_layers=2, bidirectional=True)
@@ -157,6 +164,30 @@ def test_double_backward_through_fused_raises_and_reference_supports_it():
             assert gg.abs().sum() > 0
 
 
+def test_a_second_backward_through_fused_accumulates_like_reference():
+    ref, fused = pair("lstm_peephole", "fused")
+    x = torch.randn(T, B, I, dtype=torch.double)
+    for m in (ref, fused):
+        out, _ = m(x)
+        out.sum().backward(retain_graph=True)
+        out.sum().backward()
+    assert_close([p.grad for p in fused.parameters()], [p.grad for p in ref.parameters()])
+
+
+def test_editing_fused_outputs_in_place_cannot_corrupt_gradients():
+    ref, fused = pair("lstm_peephole", "fused")
+    x = torch.randn(T, B, I, dtype=torch.double)
+    for m in (ref, fused):  # the final state is the caller's own: editing it changes no gradient
+        out, (h, c) = m(x)
+        loss = out.sum()
+        h.zero_(), c.zero_()
+        loss.backward()
+    assert_close([p.grad for p in fused.parameters()], [p.grad for p in ref.parameters()])
+    out, _ = fused(x)  # the output is kept for the backward: editing it in place raises at once
+    with pytest.raises(RuntimeError, match="modified inplace"):
+        out.mul_(2)
+
+
 def test_double_backward_through_reference_passes_gradgradcheck():
     rnn = rnnkit.LSTM(2, 3, peephole=True, engine="reference", dtype=torch.double)
     x = torch.randn(3, 2, 2, dtype=torch.double, requires_grad=True)
@@ -188,3 +219,29 @@ def test_native_refuses_what_torch_has_no_kernel_for_and_recording():
     with pytest.raises(ValueError, match="engine='native' runs torch's kernels, which cannot record gates"):
         with rnnkit.record(lstm):
             lstm(torch.randn(T, B, I))
+
+
+def test_auto_says_what_it_runs():
+    assert rnnkit.LSTM(I, H).chosen_engine() == "native"  # oneDNN
+    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "fused"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "fused"
+    assert rnnkit.LSTM(I, H).chosen_engine("cuda") == "native"  # cuDNN
+    assert rnnkit.GRU(I, H).chosen_engine() == "fused"
+    assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
+    assert rnnkit.GRU(I, H).chosen_engine("cuda") == "native"
+    assert rnnkit.GRU(I, H, reset_after=False).chosen_engine("cuda") == "fused"
+    assert rnnkit.RNN(I, H, engine="reference").chosen_engine() == "reference"
+
+
+def test_auto_runs_torchs_kernel_for_inference_and_fused_for_training(monkeypatch):
+    ran = []
+    monkeypatch.setattr(rnnkit.engines.native, "run_stack", lambda *a: ran.append("native") or _native(*a))
+    monkeypatch.setattr(rnnkit.engines.fused, "run", lambda *a: ran.append("fused") or _fused(*a))
+    gru, x = rnnkit.GRU(I, H), torch.randn(T, B, I)
+    with torch.no_grad():
+        gru(x)
+    gru(x)
+    assert ran == ["native", "fused"]
+
+
+_native, _fused = rnnkit.engines.native.run_stack, rnnkit.engines.fused.run

@@ -168,6 +168,12 @@ class RecurrentLayer(_Recurrent):
         shown = [f"{k}={getattr(self, k)!r}" for k, v in self._defaults.items() if getattr(self, k) != v]
         return ", ".join([str(self.input_size), str(self.hidden_size), *shown])
 
+    def chosen_engine(self, device: torch.device | str | None = None, recording: bool = False, training: bool = True) -> str:
+        """The engine a forward pass on `device` (default: the parameters') runs, when a
+        gradient will be asked for (`training`) or not, recording gates or not."""
+        device = torch.device(device) if device is not None else next(self.parameters()).device
+        return self.engine if self.engine != "auto" else engines.choose(self.cell, device, recording, training)
+
     def flatten_parameters(self) -> None:
         """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
 
@@ -200,7 +206,8 @@ class RecurrentLayer(_Recurrent):
             hx = [h.index_select(1, input.sorted_indices) for h in hx]
 
         record = self._recording is not None
-        engine = engines.select(self.engine, self.cell, x.device, record)
+        training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        engine = engines.select(self.engine, self.cell, x.device, record, training)
         traces = {}
         if engine is engines.native:
             x, h_n = engine.run_stack(self, x, hx, input.batch_sizes if packed else None, mask)
@@ -270,7 +277,7 @@ class RecurrentCell(_Recurrent):
         else:
             state = tuple(self._initial_state(hx, (x.shape[0],), x, "(batch, size)"))
         p = self._params(self._names[0])
-        new, gates = self.cell.step(p, self.cell.project_input(p, x), state)
+        new, gates = self.cell.step(self.cell.prepare(p), self.cell.project_input(p, x), state)
         if self._recording is not None:
             self._record("", {k: v.unsqueeze(0) for k, v in (gates | dict(zip(self.cell.states, new))).items()})
         new = tuple(s.squeeze(0) for s in new) if unbatched else new

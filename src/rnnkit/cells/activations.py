@@ -1,6 +1,6 @@
-"""The activation functions a cell may use, each with its derivative.
+"""The activation functions a cell may use, each with its backward.
 
-Every derivative is written in terms of the activation's *output* y = act(x), so the
+Every backward is written in terms of the activation's *output* y = act(x), so the
 hand-written backward steps never need to keep the pre-activation x:
 
     tanh         y = tanh(x)              dy/dx = 1 - y^2
@@ -8,6 +8,10 @@ hand-written backward steps never need to keep the pre-activation x:
     relu         y = max(x, 0)            dy/dx = [y > 0]
     identity     y = x                    dy/dx = 1
     hardsigmoid  y = clamp(x/6 + 1/2)     dy/dx = [0 < y < 1] / 6
+
+`backward(y, dy)` returns dL/dx = dL/dy * dy/dx; where torch has one kernel for that
+product (tanh_backward, sigmoid_backward, threshold_backward) it is used, one dispatch
+instead of three.
 """
 
 from __future__ import annotations
@@ -18,30 +22,32 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+_aten = torch.ops.aten
+
 
 @dataclass(frozen=True)
 class Activation:
     name: str
     forward: Callable[[Tensor], Tensor]
-    derivative: Callable[[Tensor], Tensor] | None  # dy/dx from y; None means 1
+    backward: Callable[[Tensor, Tensor], Tensor]  # (y, dL/dy) -> dL/dx
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.forward(x)
-
-    def backward(self, y: Tensor, dy: Tensor) -> Tensor:
-        """dL/dx from the output y and dL/dy."""
-        return dy if self.derivative is None else dy * self.derivative(y)
 
 
 ACTIVATIONS = {
     a.name: a
     for a in (
-        Activation("tanh", torch.tanh, lambda y: 1 - y * y),
-        Activation("sigmoid", torch.sigmoid, lambda y: y * (1 - y)),
-        Activation("relu", torch.relu, lambda y: (y > 0).to(y.dtype)),
-        Activation("identity", lambda x: x, None),
+        Activation("tanh", torch.tanh, lambda y, dy: _aten.tanh_backward.default(dy, y)),
+        Activation("sigmoid", torch.sigmoid, lambda y, dy: _aten.sigmoid_backward.default(dy, y)),
+        Activation("relu", torch.relu, lambda y, dy: _aten.threshold_backward.default(dy, y, 0)),
+        Activation("identity", lambda x: x, lambda y, dy: dy),
         # not F.hardsigmoid: its float64 backward uses a float32 1/6 (off by 5e-9)
-        Activation("hardsigmoid", lambda x: (x / 6 + 0.5).clamp(0, 1), lambda y: ((y > 0) & (y < 1)).to(y.dtype) / 6),
+        Activation(
+            "hardsigmoid",
+            lambda x: (x / 6 + 0.5).clamp(0, 1),
+            lambda y, dy: dy * ((y > 0) & (y < 1)).to(y.dtype) / 6,
+        ),
     )
 }
 

@@ -10,6 +10,7 @@ input projection (e.g. 4H for an LSTM).
 
 The contract, for a cell with parameters p (a dict name -> tensor, no layer suffix):
     xw = project_input(p, x)                     # (..., B, G) = W x + b, hoisted out of the loop
+    p = prepare(p)                               # adds what every step shares (W_hh^T, say)
     state', gates = step(p, xw_t, state)         # state: tuple of (B, S); gates: dict of (B, H)
     dxw_t, dstate, extras = step_backward(p, dstate', state, state', gates)
     grads = parameter_grads(p, prev, new, gates, dxw, extras)  # all but the input projection's
@@ -42,6 +43,7 @@ class CellMath:
     states: tuple[str, ...] = ("h",)  # the recurrent state; states[0] is the layer's output
     input_weight = "weight_ih"
     input_bias = "bias_ih"
+    folded_bias: str | None = None  # a recurrent bias the step adds unchanged, folded into xw
 
     def __init__(self, hidden_size: int, bias: bool = True):
         self.hidden_size = check_size("hidden_size", hidden_size)
@@ -66,8 +68,16 @@ class CellMath:
             w.data.uniform_(-k, k)
 
     def project_input(self, p: Params, x: Tensor) -> Tensor:
-        """W x + b for every step at once: one GEMM outside the time loop."""
-        return F.linear(x, p[self.input_weight], p.get(self.input_bias))
+        """W x + b for every step at once: one GEMM outside the time loop. A recurrent
+        bias that every step adds unchanged (`folded_bias`) is added here once too."""
+        b = p.get(self.input_bias)
+        if self.folded_bias in p:
+            b = b + p[self.folded_bias]  # (G,): folded before the GEMM, not added to all of xw
+        return F.linear(x, p[self.input_weight], b)
+
+    def prepare(self, p: Params) -> Params:
+        """`p` and the values every step of a sequence shares, computed once per sequence."""
+        return p
 
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[State, Gates]:
         raise NotImplementedError
@@ -76,7 +86,7 @@ class CellMath:
         self, p: Params, dnew: State, state: State, new: State, gates: Gates
     ) -> tuple[Tensor, State, dict[str, Tensor]]:
         """Given dL/dstate', return dL/dxw, dL/dstate and any per-step extras that
-        `parameter_grads` needs (stacked over time by the engine)."""
+        `parameter_grads` needs (stacked over time by the engine). p is prepared."""
         raise NotImplementedError
 
     def parameter_grads(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from .activations import get_activation
 from .base import CellMath, outer_sum, row_sum
@@ -22,6 +21,7 @@ from .base import CellMath, outer_sum, row_sum
 
 class CTRNNMath(CellMath):
     gates = ("r",)
+    folded_bias = "bias_hh"  # xw = W_ih x + b_ih + b_hh
 
     def __init__(
         self,
@@ -53,21 +53,24 @@ class CTRNNMath(CellMath):
         if self.learn_tau:
             p["log_tau"].data.fill_(math.log(self.tau))
 
+    def prepare(self, p):
+        W = p["weight_hh"]
+        a = self.leak(p) if self.learn_tau else W.new_tensor(self.dt / self.tau)  # a tensor: no scalar wrapping per step
+        return p | {"W_hh^T": W.t(), "a": a, "1-a": 1 - a}
+
     def leak(self, p):
         """a = dt / tau: a float, or a (H,) tensor when tau is learned."""
         return self.dt * torch.exp(-p["log_tau"]) if self.learn_tau else self.dt / self.tau
 
     def step(self, p, xw, state):
         (h,) = state
-        a = self.leak(p)
-        r = self.act(xw + F.linear(h, p["weight_hh"], p.get("bias_hh")))
-        return (h + a * (r - h),), {"r": r}
+        r = self.act(torch.addmm(xw, h, p["W_hh^T"]))
+        return (torch.lerp(h, r, p["a"]),), {"r": r}  # h + a (r - h)
 
     def step_backward(self, p, dnew, state, new, gates):
-        (dh_new,), (h,), r = dnew, state, gates["r"]
-        a = self.leak(p)
+        (dh_new,), r, a = dnew, gates["r"], p["a"]
         dpre = self.act.backward(r, a * dh_new)  # h' = h + a (r - h), r = act(pre)
-        dh = (1 - a) * dh_new + dpre @ p["weight_hh"]  # the leak path and the recurrent product
+        dh = torch.addmm(p["1-a"] * dh_new, dpre, p["weight_hh"])  # the leak path and the recurrent product
         return dpre, (dh,), {"dh": dh_new} if self.learn_tau else {}
 
     def parameter_grads(self, p, prev, new, gates, dxw, extras):

@@ -7,13 +7,15 @@ Shapes: B batch, I input, H hidden.  weight_ih (H, I), weight_hh (H, H), biases 
 
 from __future__ import annotations
 
-import torch.nn.functional as F
+import torch
 
 from .activations import get_activation
 from .base import CellMath, outer_sum, row_sum
 
 
 class ElmanMath(CellMath):
+    folded_bias = "bias_hh"  # xw = W_ih x + b_ih + b_hh
+
     def __init__(self, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
         super().__init__(hidden_size, bias)
         self.act = get_activation(nonlinearity, "nonlinearity")
@@ -25,9 +27,12 @@ class ElmanMath(CellMath):
             shapes |= {"bias_ih": (H,), "bias_hh": (H,)}
         return shapes
 
+    def prepare(self, p):
+        return p | {"W_hh^T": p["weight_hh"].t()}
+
     def step(self, p, xw, state):
         (h,) = state
-        h = self.act(xw + F.linear(h, p["weight_hh"], p.get("bias_hh")))
+        h = self.act(torch.addmm(xw, h, p["W_hh^T"]))
         return (h,), {}
 
     def step_backward(self, p, dnew, state, new, gates):

@@ -19,7 +19,6 @@ rows in the order r, z, n.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .activations import get_activation
 from .base import CellMath, outer_sum, row_sum
@@ -48,49 +47,55 @@ class GRUMath(CellMath):
             shapes |= {"bias_ih": (3 * H,), "bias_hh": (3 * H,)}
         return shapes
 
+    def prepare(self, p):
+        H, W, b = self.hidden_size, p["weight_hh"], p.get("bias_hh")
+        if self.reset_after:
+            return p | {"W_hh^T": W.t()}
+        W_hrz, W_hn = W.split((2 * H, H))
+        b_hrz, b_hn = b.split((2 * H, H)) if self.bias else (None, None)
+        return p | {"W_hrz": W_hrz, "W_hrz^T": W_hrz.t(), "W_hn": W_hn, "W_hn^T": W_hn.t(), "b_hrz": b_hrz, "b_hn": b_hn}
+
     def step(self, p, xw, state):
         (h,) = state
         H = self.hidden_size
-        xr, xz, xn = xw.chunk(3, -1)
+        x_rz, x_n = xw.split((2 * H, H), -1)
         if self.reset_after:
-            hr, hz, hn = F.linear(h, p["weight_hh"], p.get("bias_hh")).chunk(3, -1)
-            r, z = self.ract(xr + hr), self.ract(xz + hz)
-            n = self.act(xn + r * hn)
+            hw = h @ p["W_hh^T"] if p.get("bias_hh") is None else torch.addmm(p["bias_hh"], h, p["W_hh^T"])
+            h_rz, hn = hw.split((2 * H, H), -1)
+            r, z = self.ract(x_rz + h_rz).chunk(2, -1)
+            n = self.act(torch.addcmul(x_n, r, hn))  # W_in x + b_in + r * (W_hn h + b_hn)
         else:
-            W_hrz, W_hn = p["weight_hh"].split((2 * H, H))
-            b_hrz, b_hn = p["bias_hh"].split((2 * H, H)) if self.bias else (None, None)
-            hr, hz = F.linear(h, W_hrz, b_hrz).chunk(2, -1)
-            r, z = self.ract(xr + hr), self.ract(xz + hz)
-            n = self.act(xn + F.linear(r * h, W_hn, b_hn))
+            h_rz = h @ p["W_hrz^T"] if p["b_hrz"] is None else torch.addmm(p["b_hrz"], h, p["W_hrz^T"])
+            r, z = self.ract(x_rz + h_rz).chunk(2, -1)
+            a_n = torch.addmm(x_n, r * h, p["W_hn^T"])  # W_in x + b_in + W_hn (r * h) (+ b_hn)
+            n = self.act(a_n + p["b_hn"] if self.bias else a_n)
         gates = {"r": r, "z": z, "n": n, "hn": hn if self.reset_after else None}
-        return (n + z * (h - n),), {k: gates[k] for k in self.gates}
+        return (torch.lerp(n, h, z),), {k: gates[k] for k in self.gates}  # n + z (h - n)
 
     def step_backward(self, p, dnew, state, new, gates):
         (dh_new,), (h,) = dnew, state
         r, z, n = gates["r"], gates["z"], gates["n"]
-        H = self.hidden_size
-        dn = self.act.backward(n, dh_new * (1 - z))  # h' = (1 - z) n + z h, n = act(a_n)
-        dz = self.ract.backward(z, dh_new * (h - n))
-        dh = dh_new * z
+        dh = dh_new * z  # h' = (1 - z) n + z h: the direct path
+        dn = self.act.backward(n, dh_new - dh)  # ... through n = act(a_n)
+        dz = self.ract.backward(z, dh_new * (h - n))  # ... and through z
         if self.reset_after:
             dr = self.ract.backward(r, dn * gates["hn"])  # a_n = x_n + r * hn
-            dh = dh + torch.cat((dr, dz, dn * r), -1) @ p["weight_hh"]
+            dh = torch.addmm(dh, torch.cat((dr, dz, dn * r), -1), p["weight_hh"])
         else:
-            W_hrz, W_hn = p["weight_hh"].split((2 * H, H))
-            drh = dn @ W_hn  # a_n = x_n + W_hn (r * h) + b_hn
+            drh = dn @ p["W_hn"]  # a_n = x_n + W_hn (r * h) + b_hn
             dr = self.ract.backward(r, drh * h)
-            dh = dh + drh * r + torch.cat((dr, dz), -1) @ W_hrz
+            dh = torch.addmm(torch.addcmul(dh, drh, r), torch.cat((dr, dz), -1), p["W_hrz"])
         return torch.cat((dr, dz, dn), -1), (dh,), {}
 
     def parameter_grads(self, p, prev, new, gates, dxw, extras):
-        (h,), H = prev, self.hidden_size
+        h, r, H = prev[0], gates["r"], self.hidden_size
         d_rz, dn = dxw.split((2 * H, H), -1)
-        if self.reset_after:  # the recurrent product's gradient: n's rows scaled by r
-            dhw = torch.cat((d_rz, dn * gates["r"]), -1)
-            grads = {"weight_hh": outer_sum(dhw, h)}
+        if self.reset_after:  # W_hn h + b_hn was scaled by r
+            dhn = dn * r
+            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dhn, h)))}
         else:  # W_hn multiplied r * h, not h
-            dhw = dxw
-            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dn, gates["r"] * h)))}
+            dhn = dn
+            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dn, r * h)))}
         if self.bias:
-            grads["bias_hh"] = row_sum(dhw)
+            grads["bias_hh"] = torch.cat((row_sum(d_rz), row_sum(dhn)))
         return grads

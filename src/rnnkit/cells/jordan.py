@@ -9,7 +9,7 @@ weight_ih (H, I), weight_hy (H, O), bias_h (H,), weight_ho (O, H), bias_o (O,).
 
 from __future__ import annotations
 
-import torch.nn.functional as F
+import torch
 
 from .activations import get_activation
 from .base import CellMath, outer_sum, row_sum
@@ -46,11 +46,14 @@ class JordanMath(CellMath):
     def state_sizes(self):
         return (self.out_size,)
 
+    def prepare(self, p):
+        return p | {"W_hy^T": p["weight_hy"].t(), "W_ho^T": p["weight_ho"].t()}
+
     def step(self, p, xw, state):
         (y,) = state
-        h = self.act(xw + F.linear(y, p["weight_hy"]))
-        y = self.out_act(F.linear(h, p["weight_ho"], p.get("bias_o")))
-        return (y,), {"h": h}
+        h = self.act(torch.addmm(xw, y, p["W_hy^T"]))
+        q = torch.addmm(p["bias_o"], h, p["W_ho^T"]) if self.bias else h @ p["W_ho^T"]
+        return (self.out_act(q),), {"h": h}
 
     def step_backward(self, p, dnew, state, new, gates):
         (dy_new,), (y_new,), h = dnew, new, gates["h"]

@@ -21,7 +21,6 @@ weight_ih (G, I), weight_hh (G, P), biases (G,), weight_hr (P, H).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .activations import get_activation
 from .base import CellMath, outer_sum, row_sum
@@ -29,6 +28,7 @@ from .base import CellMath, outer_sum, row_sum
 
 class LSTMMath(CellMath):
     states = ("h", "c")
+    folded_bias = "bias_hh"  # xw = W_ih x + b_ih + b_hh
 
     def __init__(
         self,
@@ -62,22 +62,25 @@ class LSTMMath(CellMath):
     def state_sizes(self):
         return (self.proj_size or self.hidden_size, self.hidden_size)
 
+    def prepare(self, p):
+        return p | {"W_hh^T": p["weight_hh"].t(), "W_hr^T": p["weight_hr"].t() if self.proj_size else None}
+
     def step(self, p, xw, state):
         h, c = state
-        pre = xw + F.linear(h, p["weight_hh"], p.get("bias_hh"))
+        pre = torch.addmm(xw, h, p["W_hh^T"])  # W_ih x + b_ih + b_hh + W_hh h
         pre = dict(zip(self.gate_names, pre.chunk(len(self.gate_names), -1)))
         w_ci, w_cf, w_co = self._peepholes(p)
-        i = self.ract(pre["i"] + w_ci * c if self.peephole else pre["i"])
+        i = self.ract(torch.addcmul(pre["i"], w_ci, c) if self.peephole else pre["i"])  # (+ w_ci * c)
         g = self.act(pre["g"])
         if self.forget_gate:
-            f = self.ract(pre["f"] + w_cf * c if self.peephole else pre["f"])
-            c = f * c + i * g
+            f = self.ract(torch.addcmul(pre["f"], w_cf, c) if self.peephole else pre["f"])
+            c = torch.addcmul(f * c, i, g)  # f * c + i * g
         else:
             f = None
-            c = c + i * g
-        o = self.ract(pre["o"] + w_co * c if self.peephole else pre["o"])
+            c = torch.addcmul(c, i, g)  # c + i * g
+        o = self.ract(torch.addcmul(pre["o"], w_co, c) if self.peephole else pre["o"])
         m = o * self.act(c)
-        h = F.linear(m, p["weight_hr"]) if self.proj_size else m
+        h = m @ p["W_hr^T"] if self.proj_size else m
         gates = {"i": i, "f": f, "g": g, "o": o, "m": m}
         return (h, c), {k: gates[k] for k in self.gates}
 
@@ -90,7 +93,7 @@ class LSTMMath(CellMath):
         do = self.ract.backward(o, dm * k)  # m = o * act(c'): through the output gate
         dc_new = dc_new + self.act.backward(k, dm * o)  # ... and through act(c')
         if self.peephole:
-            dc_new = dc_new + do * w_co  # o saw c' through its peephole
+            dc_new = torch.addcmul(dc_new, do, w_co)  # o saw c' through its peephole
         di = self.ract.backward(i, dc_new * g)  # c' = f c + i g
         dg = self.act.backward(g, dc_new * i)
         if self.forget_gate:
@@ -102,10 +105,11 @@ class LSTMMath(CellMath):
             df = None
             dc = dc_new  # the constant error carousel
             dpre = torch.cat((di, dg, do), -1)
-        if self.peephole:
-            dc = dc + di * w_ci + (df * w_cf if self.forget_gate else 0)
+        if self.peephole:  # i and f saw c through theirs
+            dc = torch.addcmul(dc, di, w_ci)
+            dc = torch.addcmul(dc, df, w_cf) if self.forget_gate else dc
         extras = {"dh": dh} if self.proj_size else {}
-        return dpre, (dpre @ p["weight_hh"], dc), extras
+        return dpre, (dpre @ p["weight_hh"], dc), extras  # the recurrent product carries dh back
 
     def parameter_grads(self, p, prev, new, gates, dxw, extras):
         grads = {"weight_hh": outer_sum(dxw, prev[0])}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from ..cells import LSTMMath
 from ..cells.base import CellMath
 from . import fused, native, reference
 
@@ -30,18 +31,25 @@ def check(engine: str, cell: CellMath) -> str:
     return engine
 
 
-def choose(cell: CellMath, device: torch.device, recording: bool) -> str:
-    """What `auto` runs: torch's kernel where it is faster and no gates are recorded,
-    otherwise the fused engine (see docs/benchmarks.md for the measurements)."""
+def choose(cell: CellMath, device: torch.device, recording: bool = False, training: bool = True) -> str:
+    """What `auto` runs: torch's kernel where it is the faster one and no gates are
+    recorded, otherwise the fused engine (docs/benchmarks.md has the measurements).
+
+    On the CPU torch has an optimised kernel (oneDNN) only for the LSTM without a
+    projection; its GRU, RNN and projected LSTM are loops of small ops, quick to run but
+    slow to differentiate through autograd, which the fused engine beats whenever a
+    gradient is needed (`training`). On CUDA, cuDNN runs whatever torch.nn has."""
     if recording or native.unsupported(cell):
+        return "fused"
+    if training and device.type == "cpu" and not (isinstance(cell, LSTMMath) and not cell.proj_size):
         return "fused"
     return "native"
 
 
-def select(engine: str, cell: CellMath, device: torch.device, recording: bool):
-    """The engine module to run `cell` now."""
+def select(engine: str, cell: CellMath, device: torch.device, recording: bool, training: bool):
+    """The engine module to run `cell` now (`training`: a gradient will be asked for)."""
     if engine == "auto":
-        engine = choose(cell, device, recording)
+        engine = choose(cell, device, recording, training)
     elif engine == "native" and recording:
         raise ValueError("engine='native' runs torch's kernels, which cannot record gates; use 'auto', 'fused' or 'reference'")
     return {"reference": reference, "fused": fused, "native": native}[engine]

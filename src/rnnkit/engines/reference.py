@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..cells.base import CellMath, Params, State
-from .sequence import keep_rows, pad_rows, step_sizes
+from .sequence import keep_rows, pad_rows, rows, step_sizes
 
 name = "reference"
 
@@ -31,9 +31,10 @@ def run(
     if reverse:
         x = x.flip(0)
     xw = cell.project_input(p, x)  # (T, B, G)
+    p = cell.prepare(p)
     outputs, steps = [], []
     for n, xw_t in zip(step_sizes(T, B, batch_sizes, reverse), xw.unbind(0)):
-        new, gates = cell.step(p, xw_t[:n], tuple(s[:n] for s in state))
+        new, gates = cell.step(p, rows(xw_t, n), tuple(rows(s, n) for s in state))
         state = tuple(keep_rows(a, s) for a, s in zip(new, state))
         outputs.append(pad_rows(new[0], B))
         if record:

@@ -21,6 +21,11 @@ def step_sizes(T: int, B: int, batch_sizes: list[int] | None, reverse: bool) -> 
     return batch_sizes[::-1] if reverse else list(batch_sizes)
 
 
+def rows(t: Tensor, n: int) -> Tensor:
+    """The first n rows of t (t itself when that is all of them: a slice costs a dispatch)."""
+    return t if n == t.shape[0] else t[:n]
+
+
 def keep_rows(new: Tensor, old: Tensor) -> Tensor:
     """The state after a step: `new` for the active rows, `old` for the rest."""
     n = new.shape[0]

@@ -1,0 +1,133 @@
+"""The commands: `rnnkit inspect` (pictures and a page of a trained model's insides) and
+`rnnkit gradients` (how far back the gradient reaches, per cell)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+
+import rnnkit
+from rnnkit.charlm import checkpoint
+from rnnkit.charlm.config import CharLMError
+from rnnkit.charlm.corpus import read_text
+from rnnkit.charlm.model import load_model, resolve_device
+
+from . import plots
+from .analysis import LEFT, RIGHT, saturation, sigmoid_gates
+from .config import GradientsConfig, InspectConfig
+from .gradients import CELLS, INITS, measure
+from .viewer import page_data, render
+
+
+def _positive(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise CharLMError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def run_inspect(cfg: InspectConfig) -> int:
+    if (cfg.text is None) == (cfg.text_file is None):
+        raise CharLMError("give the text to run the model on with --text TEXT or --text-file FILE (one of them)")
+    _positive(max_chars=cfg.max_chars, heatmap_chars=cfg.heatmap_chars, heatmap_units=cfg.heatmap_units, top=cfg.top)
+    text, what = (cfg.text, "--text") if cfg.text is not None else (read_text(cfg.text_file), cfg.text_file)
+    text = text[:cfg.max_chars]
+    if not text:
+        raise CharLMError("--text is empty: nothing to run the model on")
+    device = resolve_device(cfg.device)
+    meta_path = checkpoint.find(cfg.checkpoint)
+    meta, tensors = checkpoint.load(str(meta_path))
+    model, vocab, train_cfg = load_model(meta, tensors, device)
+    ids = torch.tensor([vocab.encode(text, what)], dtype=torch.long, device=device)  # (1, T)
+    model.eval()
+    with torch.no_grad(), rnnkit.record(model.rnn) as rec:
+        model.rnn(model.embed(ids))
+    # layer ("l0", "l1_reverse", ...) -> gate or state name -> (T, H) activations
+    recorded = {key: {name: v[:, 0].float().cpu().numpy() for name, v in rec[key].items()} for key in rec.keys()}
+    out = Path(cfg.out) if cfg.out else meta_path.parent / "inspect"
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"{train_cfg.cell}, {train_cfg.layers} layer(s) of {train_cfg.hidden}, step {meta.get('step', '?')}"
+    gates = sigmoid_gates(model.rnn.cell)
+    written = _heatmaps(out, recorded, text, cfg, gates, name) + _saturation(out, recorded, gates, name)
+    layers = {key: {s: v for s, v in values.items() if s in ("h", "c", "y")} for key, values in recorded.items()}
+    (out / "viewer.html").write_text(render(f"{name}: {len(text)} characters", page_data(text, layers, cfg.top)),
+                                     encoding="utf-8")
+    written.append(out / "viewer.html")
+    print(f"wrote {len(written)} files to {out}: heat maps, saturation.md/.csv and scatter plots, viewer.html")
+    return 0
+
+
+def _heatmaps(out: Path, recorded, text: str, cfg: InspectConfig, sigmoid: tuple[str, ...], name: str) -> list[Path]:
+    written, shown = [], text[:cfg.heatmap_chars]
+    for key, values in recorded.items():
+        for gate, v in values.items():
+            H = v.shape[1]
+            units = min(H, cfg.heatmap_units)
+            path = out / f"heatmap_{key}_{gate}.png"
+            plots.heatmap(path, v[:len(shown), :units], shown, f"{name}: {key} {gate}, units 0-{units - 1} of {H}",
+                          gate in sigmoid)
+            written.append(path)
+    return written
+
+
+def _saturation(out: Path, recorded, gates: tuple[str, ...], name: str) -> list[Path]:
+    """saturation.md (per layer and gate), saturation.csv (per unit) and one scatter per layer."""
+    lines = [f"# Gate saturation: {name}", "",
+             f"Fraction of steps where a unit's gate is left-saturated (< {LEFT}) or right-saturated (> {RIGHT}).", ""]
+    written = []
+    if not gates:
+        lines.append("This cell has no sigmoid gates: nothing saturates in [0, 1].")
+    else:
+        lines += ["| layer | gate | units | mean left | mean right | units left > 0.5 | units right > 0.5 |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = []
+    for key, values in recorded.items():
+        points = {g: saturation(values[g]) for g in gates if g in values}
+        for g, (left, right) in points.items():
+            lines.append(f"| {key} | {g} | {len(left)} | {left.mean():.3f} | {right.mean():.3f} | "
+                         f"{(left > 0.5).sum()} | {(right > 0.5).sum()} |")
+            rows += [(key, g, u, f"{a:.4f}", f"{b:.4f}") for u, (a, b) in enumerate(zip(left, right))]
+        if points:
+            path = out / f"saturation_{key}.png"
+            plots.saturation_scatter(path, points, f"{name}\n{key}: one dot per unit")
+            written.append(path)
+    (out / "saturation.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with open(out / "saturation.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("layer", "gate", "unit", "left", "right"), *rows])
+    return written + [out / "saturation.md", out / "saturation.csv"]
+
+
+def _names(value: str, valid, flag: str) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    bad = [n for n in names if n not in valid]
+    if bad or not names:
+        raise CharLMError(f"--{flag} {value!r}: choose from {', '.join(valid)}, comma-separated")
+    return names
+
+
+def run_gradients(cfg: GradientsConfig) -> int:
+    cells, inits = _names(cfg.cell, CELLS, "cell"), _names(cfg.init, INITS, "init")
+    _positive(hidden=cfg.hidden, batch=cfg.batch)
+    if cfg.lag < 4:
+        raise CharLMError(f"--lag must be at least 4 (the adding problem puts its markers in the first half), got {cfg.lag}")
+    if cfg.train_steps < 0:
+        raise CharLMError(f"--train-steps must be 0 or more, got {cfg.train_steps}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    norms = {k: v.numpy() for k, v in measure(cells, cfg.lag, tuple(inits), cfg.hidden, cfg.batch,
+                                                cfg.train_steps, cfg.seed).items()}
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "gradients.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([("t", *norms), *([t, *(f"{v[t]:.6e}" for v in norms.values())]
+                                                  for t in range(cfg.lag))])
+    when = f"after {cfg.train_steps} training steps" if cfg.train_steps else "at initialisation"
+    plots.gradient_curves(out / "gradients.png", norms,
+                          f"adding problem, lag {cfg.lag}, {cfg.hidden} units, {when}: loss at step {cfg.lag - 1}")
+    width = max(map(len, norms))
+    print(f"mean ||dL/dh_t|| on the adding problem, {when} (loss at the last step, t = {cfg.lag - 1}):")
+    for label, v in norms.items():
+        print(f"  {label:<{width}}  t={cfg.lag - 1}: {v[-1]:.2e}   t={cfg.lag // 2}: {v[cfg.lag // 2]:.2e}"
+              f"   t=0: {v[0]:.2e}")
+    print(f"wrote {out / 'gradients.png'} and {out / 'gradients.csv'}")
+    return 0
