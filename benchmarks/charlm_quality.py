@@ -121,7 +121,7 @@ def main() -> None:
     (DOCS / "charlm_quality.md").write_text(f"""# Char-LM quality: rnnkit's default run vs a plain torch.nn.LSTM
 
 Written by `python benchmarks/charlm_quality.py` (`make quality`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}:
-{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} threads.
+{os.cpu_count()} CPU cores ({platform.machine()}), torch {torch.__version__}, {torch.get_num_threads()} torch thread(s).
 Validation: the last 5% of the plays ({len(val_text):,} characters), scored by the same function for both
 (32 streams, state carried, {len(val) - 1:,} characters predicted). Lower is better.
 

@@ -30,6 +30,14 @@ def test_python_dash_m_rnnkit_is_the_rnnkit_command():
     assert done.returncode == 0 and "--temperature" in done.stdout and "--top-k" in done.stdout
 
 
+def test_without_the_app_extra_the_command_says_what_to_install(tmp_path):
+    script = ("import sys; sys.modules['safetensors'] = None; from rnnkit.cli import main; "
+              f"sys.exit(main(['train', '--text', {str(tmp_path / 't.txt')!r}]))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == "rnnkit: error: the rnnkit command needs safetensors: pip install 'rnnkit[app]'\n"
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A finished tiny run, its text, and a second run of another size on the same text."""

@@ -45,6 +45,13 @@ def test_a_run_learns_and_leaves_checkpoints_metrics_and_plot(text, tmp_path, ca
     assert main(["sample", "--checkpoint", str(run), "--prime", "ANNE:", "--length", "50", "--seed", "3"]) == 0
     assert capsys.readouterr().out == sampled  # the sampler's seed makes it repeatable
 
+    # scored like training's validation (same streams and chunks), the best checkpoint gives the best loss
+    assert main(["eval", "--checkpoint", str(run), "--batch", "4", "--bptt", "16"]) == 0
+    line = capsys.readouterr().out
+    assert "validation split" in line
+    best = min(r["val_loss"] for r in records if "val_loss" in r)
+    assert float(line.split("loss ")[1].split(" nats")[0]) == pytest.approx(best, abs=1e-4)
+
     assert main(["eval", "--checkpoint", str(run / "last.json"), "--text", str(text)]) == 0
     line = capsys.readouterr().out
     nats, bits = float(line.split("loss ")[1].split(" nats")[0]), float(line.split("= ")[1].split(" bits")[0])

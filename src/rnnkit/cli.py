@@ -16,6 +16,9 @@ from .charlm.config import CharLMError, EvalConfig, SampleConfig, TrainConfig, a
 from .inspect.config import GradientsConfig, InspectConfig
 
 
+APP_DEPENDENCIES = ("safetensors", "tqdm", "matplotlib")  # the optional extra "app" of pyproject.toml
+
+
 def _train(args) -> int:
     from .charlm.train import train
 
@@ -71,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.command(args)
     except CharLMError as e:
         print(f"rnnkit: error: {e}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as e:
+        if e.name not in APP_DEPENDENCIES:
+            raise
+        print(f"rnnkit: error: the rnnkit command needs {e.name}: pip install 'rnnkit[app]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)

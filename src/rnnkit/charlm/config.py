@@ -51,8 +51,8 @@ class TrainConfig:
     patience: int = _opt(0, "validation", "stop after N validations without improvement (0: never)")
     sample_length: int = _opt(200, "validation", "characters of sample text printed at each validation")
 
-    run_dir: str | None = _opt(None, "output", "run folder for checkpoints, metrics.jsonl and loss.png (default: runs/<time>)",
-                           metavar="DIR")
+    run_dir: str | None = _opt(None, "output", "run folder for checkpoints, metrics.jsonl and loss.png "
+                               "(default: runs/<time>)", metavar="DIR")
     resume: str | None = _opt(None, "output", "continue the interrupted run in this folder", metavar="DIR")
 
     device: str = _opt("auto", "system", "cpu, cuda, cuda:N, or auto (cuda when present)")

