@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -115,6 +114,13 @@ def bench_config(B, T, I, H, rounds, only):
     return rows
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident set (Linux's VmHWM; unlike getrusage's ru_maxrss it
+    starts afresh at exec, instead of inheriting the parent's peak)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+
+
 def memory_probe(group, label, B, T, I, H, threads):
     """In this (fresh) process: the growth of the resident set, MiB, over one forward and
     backward. main() starts it with glibc's malloc told to map every block of 64 KiB or
@@ -124,10 +130,10 @@ def memory_probe(group, label, B, T, I, H, threads):
     module, x = groups(I, H)[group][label][0](), torch.randn(T, B, I)
     out, _ = module(x[:2, :2])  # a tiny warm-up: code and libraries load before the baseline
     out.sum().backward()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_kib()
     out, _ = module(x)
     out.sum().backward()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    return (peak_rss_kib() - before) / 1024
 
 
 def memory_table(only, threads):
