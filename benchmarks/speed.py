@@ -151,11 +151,17 @@ def memory_table(only, threads):
     return (B, T, I, H), rows
 
 
+def cpu_name() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+    return f"{names[0]} ({len(names)} cores)" if names else platform.machine()
+
+
 def write_markdown(path, rows, rate, memory, rounds):
     lines = [
         "# Benchmarks",
         "",
-        "Written by `benchmarks/speed.py`. CPU: " + platform.processor() + f", {torch.get_num_threads()} threads, "
+        "Written by `benchmarks/speed.py`. CPU: " + cpu_name() + f", {torch.get_num_threads()} threads, "
         f"torch {torch.__version__}, fp32. Medians of {rounds} interleaved rounds; *ratio* is the time over the "
         "group's first row (torch.nn) measured in the same rounds; *floor* is the time over the GEMM floor "
         f"(matmul FLOPs / {rate / 1e9:.0f} GFLOP/s, the rate of a 2048^3 fp32 matmul measured in the same run).",
