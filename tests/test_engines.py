@@ -235,13 +235,12 @@ def test_auto_says_what_it_runs():
 
 def test_auto_runs_torchs_kernel_for_inference_and_fused_for_training(monkeypatch):
     ran = []
-    monkeypatch.setattr(rnnkit.engines.native, "run_stack", lambda *a: ran.append("native") or _native(*a))
-    monkeypatch.setattr(rnnkit.engines.fused, "run", lambda *a: ran.append("fused") or _fused(*a))
+    for name in ("native", "fused"):
+        engine = rnnkit.engines.ENGINES[name]
+        monkeypatch.setattr(engine, "run", lambda *a, _run=engine.run, _name=name, **k: ran.append(_name) or _run(*a, **k))
     gru, x = rnnkit.GRU(I, H), torch.randn(T, B, I)
     with torch.no_grad():
         gru(x)
     gru(x)
     assert ran == ["native", "fused"]
 
-
-_native, _fused = rnnkit.engines.native.run_stack, rnnkit.engines.fused.run

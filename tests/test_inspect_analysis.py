@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import rnnkit
-from rnnkit.inspect.analysis import correlations, saturation, sigmoid_gates, text_features, top_units
+from rnnkit.inspect.analysis import correlations, saturation, text_features, top_units
 from rnnkit.inspect.viewer import page_data, quantise, render
 
 
@@ -38,9 +38,11 @@ def test_saturation_counts_every_sequence_of_a_batch():
     (rnnkit.GRU(2, 3, reset_after=False), ("r", "z")),
     (rnnkit.RNN(2, 3), ()),
     (rnnkit.CTRNN(2, 3), ()),  # its r is a rate, not a sigmoid gate
+    (rnnkit.LSTM(2, 3, recurrent_activation="relu"), ()),  # unbounded gates cannot saturate
+    (rnnkit.GRU(2, 3, recurrent_activation="hardsigmoid"), ("r", "z")),
 ])
-def test_the_gates_that_can_saturate_are_the_sigmoid_ones(layer, gates):
-    assert sigmoid_gates(layer.cell) == gates
+def test_the_gates_that_can_saturate_are_those_in_the_unit_interval(layer, gates):
+    assert layer.cell.in_unit_interval() == gates
 
 
 def test_text_features_by_hand():

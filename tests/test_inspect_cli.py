@@ -104,7 +104,7 @@ def test_only_the_first_max_chars_characters_are_used(tmp_path):
 def test_gru_gates_and_a_gateless_rnn(tmp_path):
     save_model(tmp_path / "gru", "gru")
     assert main(["inspect", "--checkpoint", str(tmp_path / "gru"), "--text", TEXT, "--out", str(tmp_path / "g")]) == 0
-    assert {p.name for p in (tmp_path / "g").glob("heatmap_*")} == {f"heatmap_l0_{n}.png" for n in ("r", "z", "n", "hn", "h")}
+    assert {p.name for p in (tmp_path / "g").glob("heatmap_*")} == {f"heatmap_l0_{n}.png" for n in ("r", "z", "n", "h")}
     assert {r["gate"] for r in csv.DictReader((tmp_path / "g" / "saturation.csv").read_text().splitlines())} == {"r", "z"}
     save_model(tmp_path / "rnn", "rnn")
     assert main(["inspect", "--checkpoint", str(tmp_path / "rnn"), "--text", TEXT, "--out", str(tmp_path / "r")]) == 0

@@ -13,14 +13,14 @@ def test_auto_runs_the_native_kernel_unless_recording():
     lstm = rnnkit.LSTM(8, 16)
     cpu = torch.device("cpu")
     for training in (False, True):
-        assert engines.select("auto", lstm.cell, cpu, False, training) is engines.native
-        assert engines.select("auto", lstm.cell, cpu, True, training) is engines.fused
+        assert engines.select("auto", lstm.cell.spec, cpu, False, training) is engines.ENGINES["native"]
+        assert engines.select("auto", lstm.cell.spec, cpu, True, training) is engines.ENGINES["fused"]
 
 
 def test_a_recorded_layer_runs_torchs_kernel_again_after_the_block(monkeypatch):
     calls = []
-    run_stack = engines.native.run_stack
-    monkeypatch.setattr(engines.native, "run_stack", lambda *a: calls.append(1) or run_stack(*a))
+    native = engines.ENGINES["native"]
+    monkeypatch.setattr(native, "run", lambda *a, _run=native.run, **k: calls.append(1) or _run(*a, **k))
     torch.manual_seed(0)
     ours, theirs = rnnkit.LSTM(32, 64), nn.LSTM(32, 64)
     theirs.load_state_dict(ours.state_dict())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import warnings
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
@@ -152,7 +151,7 @@ class RecurrentLayer(_Recurrent):
             )
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout = float(dropout)
-        self.engine = engines.check(engine, cell)
+        self.engine = engines.check(engine, cell.spec)
         directions = 2 if bidirectional else 1
         self._names = [
             self._add_parameters(input_size if k == 0 else cell.output_size * directions, f"_l{k}" + ("_reverse" if d else ""))
@@ -172,7 +171,7 @@ class RecurrentLayer(_Recurrent):
         """The engine a forward pass on `device` (default: the parameters') runs, when a
         gradient will be asked for (`training`) or not, recording gates or not."""
         device = torch.device(device) if device is not None else next(self.parameters()).device
-        return self.engine if self.engine != "auto" else engines.choose(self.cell, device, recording, training)
+        return self.engine if self.engine != "auto" else engines.choose(self.cell.spec, device, recording, training)
 
     def flatten_parameters(self) -> None:
         """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
@@ -183,8 +182,7 @@ class RecurrentLayer(_Recurrent):
         packed = isinstance(input, PackedSequence)
         if packed:
             self._check_input(input.data, (2,), f"(N, {self.input_size}) as a PackedSequence's data")
-            batch_sizes = input.batch_sizes.tolist()
-            T, B = len(batch_sizes), batch_sizes[0]
+            T, B = len(input.batch_sizes), int(input.batch_sizes[0])
             mask = (torch.arange(B) < input.batch_sizes[:, None]).to(input.data.device)  # (T, B)
             x = input.data.new_zeros(T, B, self.input_size).index_put((mask,), input.data)
             unbatched = False
@@ -194,7 +192,7 @@ class RecurrentLayer(_Recurrent):
             self._check_input(input, (2, 3), layout)
             unbatched = input.dim() == 2
             x = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
-            batch_sizes = mask = None
+            mask = None
             T, B = x.shape[:2]
             if T == 0:
                 raise ValueError(f"{name}: expected a sequence of at least one step, got input of shape {_shape(input)}")
@@ -207,12 +205,13 @@ class RecurrentLayer(_Recurrent):
 
         record = self._recording is not None
         training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        engine = engines.select(self.engine, self.cell, x.device, record, training)
-        traces = {}
-        if engine is engines.native:
-            x, h_n = engine.run_stack(self, x, hx, input.batch_sizes if packed else None, mask)
-        else:
-            x, h_n = self._run_layers(engine, x, hx, batch_sizes, traces if record else None)
+        engine = engines.select(self.engine, self.cell.spec, x.device, record, training)
+        x, h_n, traces = engine.run(
+            self.cell, [self._params(names) for names in self._names], x, hx,
+            batch_sizes=input.batch_sizes if packed else None, num_layers=L, bidirectional=self.bidirectional,
+            dropout=self.dropout, train=self.training, record=record,
+        )
+        traces = traces or {}
 
         if packed:
             if input.unsorted_indices is not None:
@@ -226,27 +225,6 @@ class RecurrentLayer(_Recurrent):
         for key, trace in traces.items():
             self._record(key, trace)
         return output, h_n[0] if len(h_n) == 1 else tuple(h_n)
-
-    def _run_layers(self, engine, x, hx, batch_sizes, traces):
-        """The stack, one layer and direction at a time: (output (T, B, D*O), h_n as hx)."""
-        D = 2 if self.bidirectional else 1
-        finals = []
-        for k in range(self.num_layers):
-            outputs = []
-            for d in range(D):
-                i = k * D + d
-                state = tuple(h[i] for h in hx)
-                out, final, trace = engine.run(
-                    self.cell, self._params(self._names[i]), x, state, batch_sizes, bool(d), traces is not None
-                )
-                outputs.append(out)
-                finals.append(final)
-                if traces is not None:
-                    traces[f"l{k}" + ("_reverse" if d else "")] = trace
-            x = outputs[0] if D == 1 else torch.cat(outputs, -1)
-            if self.dropout and self.training and k < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
-        return x, [torch.stack(s) for s in zip(*finals)]  # per state: (L*D, B, S)
 
 
 class RecurrentCell(_Recurrent):
@@ -277,9 +255,9 @@ class RecurrentCell(_Recurrent):
         else:
             state = tuple(self._initial_state(hx, (x.shape[0],), x, "(batch, size)"))
         p = self._params(self._names[0])
-        new, gates = self.cell.step(self.cell.prepare(p), self.cell.project_input(p, x), state)
+        new, saved = self.cell.step(self.cell.prepare(p), self.cell.project_input(p, x), state)
         if self._recording is not None:
-            self._record("", {k: v.unsqueeze(0) for k, v in (gates | dict(zip(self.cell.states, new))).items()})
+            self._record("", {k: v.unsqueeze(0) for k, v in self.cell.record(saved, new).items()})
         new = tuple(s.squeeze(0) for s in new) if unbatched else new
         return new[0] if len(new) == 1 else new
 

@@ -1,34 +1,50 @@
-"""What a cell is: the math of one timestep of one layer in one direction.
+"""What a cell is: the math of one timestep of one layer in one direction, cut where
+fast kernels cut it.
 
-A cell knows its parameters (names and shapes, PyTorch's names wherever PyTorch has
-the same parameter), its recurrent state, one forward step and the hand-derived
-backward of that step. It has no time loop and owns no tensors: engines run it over a
-sequence (see `rnnkit.engines`) and layers own the parameters (see `rnnkit.layers`).
+A step is the cell's recurrent products, the GEMMs on the state that the engine runs,
+each followed by a pointwise stage that the cell writes:
 
-Shapes: B batch, I input features, H hidden units, S a state's size, G the size of the
-input projection (e.g. 4H for an LSTM).
+    xw  = project_input(p, x)              (T, B, G)  W_ih x + b_ih, for all steps at once
+    a   = state[0]                         (B, S)     the first product reads the layer's output state
+    for k, product in enumerate(products):
+        rh = product(p, a, xw_t)           (B, R_k)   a W_k^T (+ b_k), or xw_t + a W_k^T (plus_input)
+        a, saved = pointwise(k, p, xw_t, rh, state, saved)
+    new state = a                                     the last stage returns the state; the others
+                                                      the operand of the next product
 
-The contract, for a cell with parameters p (a dict name -> tensor, no layer suffix):
-    xw = project_input(p, x)                     # (..., B, G) = W x + b, hoisted out of the loop
-    p = prepare(p)                               # adds what every step shares (W_hh^T, say)
-    state', gates = step(p, xw_t, state)         # state: tuple of (B, S); gates: dict of (B, H)
-    dxw_t, dstate, extras = step_backward(p, dstate', state, state', gates)
-    grads = parameter_grads(p, prev, new, gates, dxw, extras)  # all but the input projection's
-`step` is differentiable by autograd (the reference engine relies on that); the fused
-engine instead runs it without autograd and calls `step_backward` and
-`parameter_grads`, which must agree with autograd exactly.
+and backward, from the last stage to the first (`pointwise_backward`): stage k takes
+dL/d(its output) and returns dL/d(rh_k) (`drh`); the engine carries `drh @ W_k` back
+to the stage before (or into dL/dstate[0] after stage 0) and sums the weight gradients
+over blocks of steps as GEMMs. Values a stage's backward needs from a later stage's
+backward travel in `carry`; stage 0 returns dL/dxw and dL/dstate. Most cells have one
+product; a GEMM in mid-step (the reset-before GRU's W_hn (r * h), Jordan's output
+layer, an LSTM's projection) is a second product, never a GEMM inside a pointwise stage.
+
+A cell also states its parameters (PyTorch's names and shapes), its states, what a
+recording shows (`recorded`, with the activation of each gate in `activations`) apart
+from what the backward keeps (`saved`), the gradients of parameters used inside the
+pointwise stages (`pointwise_parameter_grads`), and a frozen `spec` of its options that
+engines ask what they can run. It has no time loop and owns no tensors.
+
+Shapes: B batch, I input, H hidden, S a state's size, G the input projection's size
+(4H for an LSTM), R a product's size, T time.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-Params = dict[str, Tensor]
+from .activations import Activation
+
+Params = dict[str, Any]  # name -> Tensor; after `prepare`, also each Product -> Prepared
 State = tuple[Tensor, ...]
-Gates = dict[str, Tensor]
+Saved = dict[str, Tensor]
 
 
 def check_size(name: str, value, minimum: int = 1) -> int:
@@ -38,16 +54,95 @@ def check_size(name: str, value, minimum: int = 1) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class CellSpec:
+    """A cell's options, frozen: what engines and tools ask instead of looking at types.
+
+    family is "Elman", "LSTM", "GRU", "Jordan" or "CTRNN"; options holds every other
+    constructor argument by name (activations by name), in the constructor's order."""
+
+    family: str
+    hidden_size: int
+    bias: bool
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __getitem__(self, name: str) -> Any:
+        return dict(self.options)[name]
+
+    def differs_from(self, defaults: dict[str, Any]) -> str | None:
+        """The first option whose value is not the one in `defaults`, as 'name=value'."""
+        for name, value in self.options:
+            if name in defaults and value != defaults[name]:
+                return f"{name}={value!r}"
+        return None
+
+
+class Prepared(NamedTuple):
+    """A product's weight rows W (R, K), their transpose (K, R) and bias rows (R,) or None."""
+
+    W: Tensor
+    Wt: Tensor
+    b: Tensor | None
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: it keys the prepared weights at every step
+class Product:
+    """One recurrent product of a step, run by the engine: rh = a W^T + b, with W the rows
+    `rows` (all by default) of parameter `weight`. With plus_input the pointwise stage
+    needs only xw_t + a W^T: the engine adds xw_t inside the GEMM, and the bias, which
+    every step adds unchanged, is folded into the input projection instead."""
+
+    weight: str
+    bias: str | None = None
+    rows: tuple[int, int] | None = None
+    plus_input: bool = False
+
+    def prepare(self, p: Params) -> Prepared:
+        W, b = p[self.weight], p.get(self.bias) if self.bias else None
+        if self.rows:
+            W, b = W[slice(*self.rows)], b[slice(*self.rows)] if b is not None else None
+        return Prepared(W, W.t(), None if self.plus_input else b)
+
+    def __call__(self, p: Params, a: Tensor, xw: Tensor) -> Tensor:
+        """rh (B, R) from the operand a (B, K); p is prepared."""
+        W, Wt, b = p[self]
+        if self.plus_input:
+            return torch.addmm(xw, a, Wt)
+        return a @ Wt if b is None else torch.addmm(b, a, Wt)
+
+
+class StageGrad(NamedTuple):
+    """What one pointwise stage's backward returns (None: nothing flows there).
+
+    drh    dL/d(rh_k), the gradient of this stage's product (B, R_k)
+    dxw    dL/dxw_t (B, G), the whole of it: stage 0 only
+    dstate dL/dstate by this stage's direct paths, one per state (None: no direct path);
+           the engine adds drh_0 W_0 to dstate[0]: stage 0 only
+    carry  gradients an earlier stage's backward needs (later stages only)
+    extras per-step values `pointwise_parameter_grads` needs, stacked over time (stage 0)"""
+
+    drh: Tensor
+    dxw: Tensor | None = None
+    dstate: tuple[Tensor | None, ...] | None = None
+    carry: dict[str, Tensor] = {}
+    extras: dict[str, Tensor] = {}
+
+
 class CellMath:
-    gates: tuple[str, ...] = ()  # the intermediate values `step` returns (and a recording shows)
+    family: str = ""
     states: tuple[str, ...] = ("h",)  # the recurrent state; states[0] is the layer's output
+    recorded: tuple[str, ...] = ("h",)  # what a recording shows: gates (from saved) and states
     input_weight = "weight_ih"
     input_bias = "bias_ih"
-    folded_bias: str | None = None  # a recurrent bias the step adds unchanged, folded into xw
 
-    def __init__(self, hidden_size: int, bias: bool = True):
+    def __init__(self, hidden_size: int, bias: bool = True, **options):
         self.hidden_size = check_size("hidden_size", hidden_size)
-        self.bias = bias
+        self.bias = bool(bias)
+        self.spec = CellSpec(self.family, hidden_size, self.bias, tuple(options.items()))
+
+    # What the cell is made of.
+    products: tuple[Product, ...] = ()
+    activations: dict[str, Activation] = {}  # each recorded gate's activation
 
     def parameter_shapes(self, input_size: int) -> dict[str, tuple[int, ...]]:
         """Every parameter of one layer-direction, in PyTorch's registration order."""
@@ -61,41 +156,88 @@ class CellMath:
     def output_size(self) -> int:
         return self.state_sizes()[0]
 
+    def gate_rows(self, gate: str) -> slice:
+        """The rows of weight_ih and bias_ih (and weight_hh, bias_hh) that make `gate`."""
+        raise ValueError(f"the {self.family} cell has no gate rows")
+
+    def in_unit_interval(self) -> tuple[str, ...]:
+        """The recorded gates whose activation keeps them in [0, 1] (sigmoid, hardsigmoid)."""
+        return tuple(name for name, act in self.activations.items() if act.bounds == (0.0, 1.0))
+
     def reset_parameters(self, p: Params) -> None:
         """PyTorch's initialisation: every parameter uniform in +-1/sqrt(hidden_size)."""
         k = 1.0 / math.sqrt(self.hidden_size)
         for w in p.values():
             w.data.uniform_(-k, k)
 
+    # The step.
     def project_input(self, p: Params, x: Tensor) -> Tensor:
-        """W x + b for every step at once: one GEMM outside the time loop. A recurrent
-        bias that every step adds unchanged (`folded_bias`) is added here once too."""
+        """W_ih x + b_ih for every step at once: one GEMM outside the time loop, with the
+        biases of plus_input products (added unchanged at every step) folded in."""
         b = p.get(self.input_bias)
-        if self.folded_bias in p:
-            b = b + p[self.folded_bias]  # (G,): folded before the GEMM, not added to all of xw
+        for product in self.products:
+            if product.plus_input and product.bias in p:
+                b = b + p[product.bias]  # (G,): folded before the GEMM, not added to all of xw
         return F.linear(x, p[self.input_weight], b)
 
     def prepare(self, p: Params) -> Params:
-        """`p` and the values every step of a sequence shares, computed once per sequence."""
+        """`p` and what every step of a sequence shares: each product's weight rows, their
+        transpose and bias (`p[product]`), and the cell's own values (`prepare_pointwise`)."""
+        return self.prepare_pointwise(p | {product: product.prepare(p) for product in self.products})
+
+    def prepare_pointwise(self, p: Params) -> Params:
         return p
 
-    def step(self, p: Params, xw: Tensor, state: State) -> tuple[State, Gates]:
+    def step(self, p: Params, xw: Tensor, state: State) -> tuple[State, Saved]:
+        """One whole step, differentiable by autograd: (state', saved). p is prepared.
+        saved holds each later product's operand as 'a1', 'a2', ... for the engine."""
+        a, saved = state[0], {}
+        for k, product in enumerate(self.products):
+            if k:
+                saved[f"a{k}"] = a
+            a, saved = self.pointwise(k, p, xw, product(p, a, xw), state, saved)
+        return a, saved
+
+    def step_backward(self, p: Params, dnew: State, prev: State, new: State, saved: Saved):
+        """One step back, by hand: (dL/dxw_t, dL/dstate, each product's drh, the extras for
+        `pointwise_parameter_grads`), from dL/dstate'. Between stages, and from stage 0 into
+        dL/dstate[0], a product's gradient goes back through its weight: d(operand) = drh W.
+        A plus_input product's drh is dL/dxw itself, and is left out (None)."""
+        dout, carry, drhs = dnew, {}, [None] * len(self.products)
+        for k in range(len(self.products) - 1, -1, -1):
+            g = self.pointwise_backward(k, p, dout, carry, prev, new, saved)
+            drhs[k] = g.drh
+            if k:
+                dout, carry = g.drh @ p[self.products[k]].W, g.carry
+        W0, direct = p[self.products[0]].W, g.dstate[0]
+        dstate = (g.drh @ W0 if direct is None else torch.addmm(direct, g.drh, W0),)
+        dstate += tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(g.dstate[1:], prev[1:]))
+        if self.products[0].plus_input:
+            drhs[0] = None
+        return g.dxw, dstate, drhs, g.extras
+
+    def pointwise(self, k: int, p: Params, xw: Tensor, rh: Tensor, state: State, saved: Saved):
+        """Stage k: (operand of product k+1, or state' after the last stage; saved)."""
         raise NotImplementedError
 
-    def step_backward(
-        self, p: Params, dnew: State, state: State, new: State, gates: Gates
-    ) -> tuple[Tensor, State, dict[str, Tensor]]:
-        """Given dL/dstate', return dL/dxw, dL/dstate and any per-step extras that
-        `parameter_grads` needs (stacked over time by the engine). p is prepared."""
+    def pointwise_backward(
+        self, k: int, p: Params, dout, carry: dict[str, Tensor], state: State, new: State, saved: Saved
+    ) -> StageGrad:
+        """Stage k backward: dout is dL/dstate' (a tuple) for the last stage, else dL/d(the
+        operand stage k returned); carry comes from stage k+1's backward."""
         raise NotImplementedError
 
-    def parameter_grads(
-        self, p: Params, prev: State, new: State, gates: Gates, dxw: Tensor, extras: dict[str, Tensor]
-    ) -> Params:
-        """dL/dp for every parameter but the input projection's, from whole sequences:
-        the states before (prev) and after (new) each step (T, B, S), gates (T, B, H),
-        dxw (T, B, G) and the extras of `step_backward`, all stacked over time."""
-        raise NotImplementedError
+    def pointwise_parameter_grads(
+        self, p: Params, prev: State, new: State, saved: Saved, dxw: Tensor, extras: dict[str, Tensor]
+    ) -> dict[str, Tensor]:
+        """dL/dp of the parameters used inside the pointwise stages, from whole blocks of
+        steps: prev and new states, saved values and extras (T, B, ...), dxw (T, B, G)."""
+        return {}
+
+    def record(self, saved: Saved, new: State) -> dict[str, Tensor]:
+        """What a recording shows of a step: `recorded`, from saved and the new state."""
+        values = saved | dict(zip(self.states, new))
+        return {name: values[name] for name in self.recorded}
 
 
 def flat(t: Tensor) -> Tensor:

@@ -6,6 +6,7 @@
 With learn_tau, tau is a positive per-unit parameter, stored as its log
 (`log_tau`, shape (H,)) so that gradient steps can never make it negative.
 
+One product, W_hh h, added to xw = W_ih x + b_ih + b_hh inside the GEMM.
 Shapes: B batch, I input, H hidden.  PyTorch's nn.RNN names for the weights.
 """
 
@@ -16,12 +17,12 @@ import math
 import torch
 
 from .activations import get_activation
-from .base import CellMath, outer_sum, row_sum
+from .base import CellMath, Product, StageGrad, row_sum
 
 
 class CTRNNMath(CellMath):
-    gates = ("r",)
-    folded_bias = "bias_hh"  # xw = W_ih x + b_ih + b_hh
+    family = "CTRNN"
+    recorded = ("r", "h")
 
     def __init__(
         self,
@@ -32,12 +33,16 @@ class CTRNNMath(CellMath):
         tau: float = 10.0,
         learn_tau: bool = False,
     ):
-        super().__init__(hidden_size, bias)
         for name, value in (("dt", dt), ("tau", tau)):
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        super().__init__(
+            hidden_size, bias, nonlinearity=nonlinearity, dt=float(dt), tau=float(tau), learn_tau=bool(learn_tau)
+        )
         self.act = get_activation(nonlinearity, "nonlinearity")
+        self.activations = {"r": self.act}
         self.dt, self.tau, self.learn_tau = float(dt), float(tau), bool(learn_tau)
+        self.products = (Product("weight_hh", "bias_hh", plus_input=True),)  # rh = xw + W_hh h
 
     def parameter_shapes(self, input_size):
         H = self.hidden_size
@@ -53,31 +58,30 @@ class CTRNNMath(CellMath):
         if self.learn_tau:
             p["log_tau"].data.fill_(math.log(self.tau))
 
-    def prepare(self, p):
+    def prepare_pointwise(self, p):
         W = p["weight_hh"]
         a = self.leak(p) if self.learn_tau else W.new_tensor(self.dt / self.tau)  # a tensor: no scalar wrapping per step
-        return p | {"W_hh^T": W.t(), "a": a, "1-a": 1 - a}
+        return p | {"a": a, "1-a": 1 - a}
 
     def leak(self, p):
         """a = dt / tau: a float, or a (H,) tensor when tau is learned."""
         return self.dt * torch.exp(-p["log_tau"]) if self.learn_tau else self.dt / self.tau
 
-    def step(self, p, xw, state):
+    def pointwise(self, k, p, xw, rh, state, saved):  # rh (B, H) = W_ih x + b_ih + b_hh + W_hh h
         (h,) = state
-        r = self.act(torch.addmm(xw, h, p["W_hh^T"]))
+        r = self.act(rh)
         return (torch.lerp(h, r, p["a"]),), {"r": r}  # h + a (r - h)
 
-    def step_backward(self, p, dnew, state, new, gates):
-        (dh_new,), r, a = dnew, gates["r"], p["a"]
+    def pointwise_backward(self, k, p, dout, carry, state, new, saved):
+        (dh_new,), r, a = dout, saved["r"], p["a"]
         dpre = self.act.backward(r, a * dh_new)  # h' = h + a (r - h), r = act(pre)
-        dh = torch.addmm(p["1-a"] * dh_new, dpre, p["weight_hh"])  # the leak path and the recurrent product
-        return dpre, (dh,), {"dh": dh_new} if self.learn_tau else {}
+        return StageGrad(
+            drh=dpre, dxw=dpre, dstate=(p["1-a"] * dh_new,),  # the leak path; W_hh h is the engine's
+            extras={"dh": dh_new} if self.learn_tau else {},
+        )
 
-    def parameter_grads(self, p, prev, new, gates, dxw, extras):
-        grads = {"weight_hh": outer_sum(dxw, prev[0])}
-        if self.bias:
-            grads["bias_hh"] = row_sum(dxw)
-        if self.learn_tau:
-            # dh'/da = r - h and da/dlog_tau = -a
-            grads["log_tau"] = -self.leak(p) * row_sum(extras["dh"] * (gates["r"] - prev[0]))
-        return grads
+    def pointwise_parameter_grads(self, p, prev, new, saved, dxw, extras):
+        if not self.learn_tau:
+            return {}
+        # dh'/da = r - h and da/dlog_tau = -a
+        return {"log_tau": -self.leak(p) * row_sum(extras["dh"] * (saved["r"] - prev[0]))}

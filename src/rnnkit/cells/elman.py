@@ -2,23 +2,24 @@
 
     h' = act(W_ih x + b_ih + W_hh h + b_hh)
 
+One recurrent product, W_hh h, added to xw = W_ih x + b_ih + b_hh inside the GEMM.
 Shapes: B batch, I input, H hidden.  weight_ih (H, I), weight_hh (H, H), biases (H,).
 """
 
 from __future__ import annotations
 
-import torch
-
 from .activations import get_activation
-from .base import CellMath, outer_sum, row_sum
+from .base import CellMath, Product, StageGrad
 
 
 class ElmanMath(CellMath):
-    folded_bias = "bias_hh"  # xw = W_ih x + b_ih + b_hh
+    family = "Elman"
 
     def __init__(self, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
-        super().__init__(hidden_size, bias)
+        super().__init__(hidden_size, bias, nonlinearity=nonlinearity)
         self.act = get_activation(nonlinearity, "nonlinearity")
+        self.activations = {"h": self.act}
+        self.products = (Product("weight_hh", "bias_hh", plus_input=True),)  # rh = xw + W_hh h
 
     def parameter_shapes(self, input_size):
         H = self.hidden_size
@@ -27,21 +28,11 @@ class ElmanMath(CellMath):
             shapes |= {"bias_ih": (H,), "bias_hh": (H,)}
         return shapes
 
-    def prepare(self, p):
-        return p | {"W_hh^T": p["weight_hh"].t()}
+    def pointwise(self, k, p, xw, rh, state, saved):  # rh (B, H) = W_ih x + b_ih + b_hh + W_hh h
+        h = self.act(rh)
+        return (h,), saved
 
-    def step(self, p, xw, state):
-        (h,) = state
-        h = self.act(torch.addmm(xw, h, p["W_hh^T"]))
-        return (h,), {}
-
-    def step_backward(self, p, dnew, state, new, gates):
-        (dh,), (h,) = dnew, new
-        da = self.act.backward(h, dh)  # through act: da = dL/d(pre-activation)
-        return da, (da @ p["weight_hh"],), {}  # the recurrent product carries dh back
-
-    def parameter_grads(self, p, prev, new, gates, dxw, extras):
-        grads = {"weight_hh": outer_sum(dxw, prev[0])}
-        if self.bias:
-            grads["bias_hh"] = row_sum(dxw)
-        return grads
+    def pointwise_backward(self, k, p, dout, carry, state, new, saved):
+        (dh,), (h,) = dout, new
+        da = self.act.backward(h, dh)  # through act: dL/d(pre-activation), = dL/dxw = dL/drh
+        return StageGrad(drh=da, dxw=da, dstate=(None,))  # h reaches h' only through W_hh h

@@ -11,6 +11,9 @@ The textbook form h' = (1 - u) h + u h~ is the same network with u = 1 - z: its 
 gate is this z complemented, i.e. σ(-(W_iz x + b_iz + W_hz h + b_hz)), so negating the
 z rows of the weights and biases converts one into the other.
 
+Products: reset after, one: W_hh h + b_hh (all three gates). Reset before, two: W_h{r,z} h
++ b_h{r,z} (stage 0: r, z and the operand r * h), then W_hn (r * h) + b_hn (stage 1: n, h').
+
 σ is `recurrent_activation` (sigmoid), act is `activation` (tanh).
 Shapes: B batch, I input, H hidden.  weight_ih (3H, I), weight_hh (3H, H), biases (3H,),
 rows in the order r, z, n.
@@ -21,10 +24,14 @@ from __future__ import annotations
 import torch
 
 from .activations import get_activation
-from .base import CellMath, outer_sum, row_sum
+from .base import CellMath, Product, StageGrad
 
 
 class GRUMath(CellMath):
+    family = "GRU"
+    gate_names = ("r", "z", "n")
+    recorded = ("r", "z", "n", "h")
+
     def __init__(
         self,
         hidden_size: int,
@@ -33,12 +40,22 @@ class GRUMath(CellMath):
         activation: str = "tanh",
         recurrent_activation: str = "sigmoid",
     ):
-        super().__init__(hidden_size, bias)
+        super().__init__(
+            hidden_size, bias, reset_after=bool(reset_after), activation=activation,
+            recurrent_activation=recurrent_activation,
+        )
         self.reset_after = bool(reset_after)
         self.act = get_activation(activation, "activation")
         self.ract = get_activation(recurrent_activation, "recurrent_activation")
-        # reset-after needs W_hn h + b_hn again in the backward step
-        self.gates = ("r", "z", "n", "hn") if self.reset_after else ("r", "z", "n")
+        self.activations = {"r": self.ract, "z": self.ract, "n": self.act}
+        H = hidden_size
+        if self.reset_after:
+            self.products = (Product("weight_hh", "bias_hh"),)  # W_hh h + b_hh
+        else:
+            self.products = (
+                Product("weight_hh", "bias_hh", rows=(0, 2 * H)),  # W_h{r,z} h + b_h{r,z}
+                Product("weight_hh", "bias_hh", rows=(2 * H, 3 * H)),  # W_hn (r * h) + b_hn
+            )
 
     def parameter_shapes(self, input_size):
         H = self.hidden_size
@@ -47,55 +64,37 @@ class GRUMath(CellMath):
             shapes |= {"bias_ih": (3 * H,), "bias_hh": (3 * H,)}
         return shapes
 
-    def prepare(self, p):
-        H, W, b = self.hidden_size, p["weight_hh"], p.get("bias_hh")
-        if self.reset_after:
-            return p | {"W_hh^T": W.t()}
-        W_hrz, W_hn = W.split((2 * H, H))
-        b_hrz, b_hn = b.split((2 * H, H)) if self.bias else (None, None)
-        return p | {"W_hrz": W_hrz, "W_hrz^T": W_hrz.t(), "W_hn": W_hn, "W_hn^T": W_hn.t(), "b_hrz": b_hrz, "b_hn": b_hn}
+    def gate_rows(self, gate):
+        k, H = self.gate_names.index(gate), self.hidden_size
+        return slice(k * H, (k + 1) * H)
 
-    def step(self, p, xw, state):
-        (h,) = state
-        H = self.hidden_size
+    def pointwise(self, k, p, xw, rh, state, saved):
+        (h,), H = state, self.hidden_size
         x_rz, x_n = xw.split((2 * H, H), -1)
-        if self.reset_after:
-            hw = h @ p["W_hh^T"] if p.get("bias_hh") is None else torch.addmm(p["bias_hh"], h, p["W_hh^T"])
-            h_rz, hn = hw.split((2 * H, H), -1)
+        if self.reset_after:  # rh (B, 3H) = W_hh h + b_hh
+            h_rz, hn = rh.split((2 * H, H), -1)
             r, z = self.ract(x_rz + h_rz).chunk(2, -1)
             n = self.act(torch.addcmul(x_n, r, hn))  # W_in x + b_in + r * (W_hn h + b_hn)
-        else:
-            h_rz = h @ p["W_hrz^T"] if p["b_hrz"] is None else torch.addmm(p["b_hrz"], h, p["W_hrz^T"])
-            r, z = self.ract(x_rz + h_rz).chunk(2, -1)
-            a_n = torch.addmm(x_n, r * h, p["W_hn^T"])  # W_in x + b_in + W_hn (r * h) (+ b_hn)
-            n = self.act(a_n + p["b_hn"] if self.bias else a_n)
-        gates = {"r": r, "z": z, "n": n, "hn": hn if self.reset_after else None}
-        return (torch.lerp(n, h, z),), {k: gates[k] for k in self.gates}  # n + z (h - n)
+            return (torch.lerp(n, h, z),), {"r": r, "z": z, "n": n, "hn": hn}  # n + z (h - n)
+        if k == 0:  # rh (B, 2H) = W_h{r,z} h + b_h{r,z}
+            r, z = self.ract(x_rz + rh).chunk(2, -1)
+            return r * h, {"r": r, "z": z}  # the operand of W_hn
+        n = self.act(x_n + rh)  # rh (B, H) = W_hn (r * h) + b_hn
+        return (torch.lerp(n, h, saved["z"]),), saved | {"n": n}
 
-    def step_backward(self, p, dnew, state, new, gates):
-        (dh_new,), (h,) = dnew, state
-        r, z, n = gates["r"], gates["z"], gates["n"]
-        dh = dh_new * z  # h' = (1 - z) n + z h: the direct path
-        dn = self.act.backward(n, dh_new - dh)  # ... through n = act(a_n)
-        dz = self.ract.backward(z, dh_new * (h - n))  # ... and through z
-        if self.reset_after:
-            dr = self.ract.backward(r, dn * gates["hn"])  # a_n = x_n + r * hn
-            dh = torch.addmm(dh, torch.cat((dr, dz, dn * r), -1), p["weight_hh"])
-        else:
-            drh = dn @ p["W_hn"]  # a_n = x_n + W_hn (r * h) + b_hn
-            dr = self.ract.backward(r, drh * h)
-            dh = torch.addmm(torch.addcmul(dh, drh, r), torch.cat((dr, dz), -1), p["W_hrz"])
-        return torch.cat((dr, dz, dn), -1), (dh,), {}
-
-    def parameter_grads(self, p, prev, new, gates, dxw, extras):
-        h, r, H = prev[0], gates["r"], self.hidden_size
-        d_rz, dn = dxw.split((2 * H, H), -1)
-        if self.reset_after:  # W_hn h + b_hn was scaled by r
-            dhn = dn * r
-            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dhn, h)))}
-        else:  # W_hn multiplied r * h, not h
-            dhn = dn
-            grads = {"weight_hh": torch.cat((outer_sum(d_rz, h), outer_sum(dn, r * h)))}
-        if self.bias:
-            grads["bias_hh"] = torch.cat((row_sum(d_rz), row_sum(dhn)))
-        return grads
+    def pointwise_backward(self, k, p, dout, carry, state, new, saved):
+        (h,), r, z = state, saved["r"], saved["z"]
+        if self.reset_after or k == 1:  # h' = (1 - z) n + z h
+            (dh_new,), n = dout, saved["n"]
+            dh = dh_new * z  # the direct path
+            dn = self.act.backward(n, dh_new - dh)  # ... through n = act(a_n)
+            dz = self.ract.backward(z, dh_new * (h - n))  # ... and through z
+            if not self.reset_after:  # a_n = x_n + W_hn (r * h) + b_hn: on to stage 0
+                return StageGrad(drh=dn, carry={"dz": dz, "dn": dn, "dh": dh})
+            dr = self.ract.backward(r, dn * saved["hn"])  # a_n = x_n + r * hn
+            return StageGrad(drh=torch.cat((dr, dz, dn * r), -1), dxw=torch.cat((dr, dz, dn), -1), dstate=(dh,))
+        d_rh = dout  # dL/d(r * h), carried back through W_hn by the engine
+        dr = self.ract.backward(r, d_rh * h)
+        d_rz = torch.cat((dr, carry["dz"]), -1)
+        dh = torch.addcmul(carry["dh"], d_rh, r)
+        return StageGrad(drh=d_rz, dxw=torch.cat((d_rz, carry["dn"]), -1), dstate=(dh,))

@@ -1,37 +1,42 @@
-"""Engines: how a cell runs over a sequence, chosen by name.
+"""Engines: how a cell runs over a sequence, chosen by name; all share one protocol
+(`base.Engine`: `unsupported(spec, device)` and `run(...)` for a whole stack).
 
     reference  a Python loop over the cell's step, differentiated by autograd: the specification
     fused      one autograd.Function per layer and direction, hoisted input GEMM, BPTT by hand
     native     torch's own kernels (oneDNN, cuDNN), for the configurations torch.nn has
     auto       the fastest engine that can run the layer (see `choose`)
 
-`reference` and `fused` are modules with `run(cell, p, x, state, batch_sizes, reverse,
-record)` for one layer and direction; `native` runs a whole stack (`run_stack`).
+What an engine can run is asked of it with the cell's spec, never read from the cell's type.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ..cells import LSTMMath
-from ..cells.base import CellMath
-from . import fused, native, reference
+from ..cells.base import CellSpec
+from .base import Engine, LayerwiseEngine, Run
+from .fused import Fused
+from .native import Native
+from .reference import Reference
 
-NAMES = ("auto", "reference", "fused", "native")
+ENGINES: dict[str, Engine] = {e.name: e for e in (Reference(), Fused(), Native())}
+NAMES = ("auto", *ENGINES)
+
+__all__ = ["ENGINES", "NAMES", "Engine", "LayerwiseEngine", "Run", "check", "choose", "select"]
 
 
-def check(engine: str, cell: CellMath) -> str:
-    """`engine`, if it names an engine that can run `cell`; else a ValueError saying why."""
+def check(engine: str, spec: CellSpec) -> str:
+    """`engine`, if it names an engine that can run a cell of `spec`; else a ValueError saying why."""
     if not isinstance(engine, str) or engine not in NAMES:
         raise ValueError(f"engine={engine!r} is not one of: {', '.join(NAMES)}")
     if engine == "native":
-        reason = native.unsupported(cell)
+        reason = ENGINES["native"].unsupported(spec, torch.device("cpu"))
         if reason:
             raise ValueError(f"engine='native' runs only what torch.nn has a kernel for, not {reason}; use 'auto' or 'fused'")
     return engine
 
 
-def choose(cell: CellMath, device: torch.device, recording: bool = False, training: bool = True) -> str:
+def choose(spec: CellSpec, device: torch.device, recording: bool = False, training: bool = True) -> str:
     """What `auto` runs: torch's kernel where it is the faster one and no gates are
     recorded, otherwise the fused engine (docs/benchmarks.md has the measurements).
 
@@ -39,17 +44,17 @@ def choose(cell: CellMath, device: torch.device, recording: bool = False, traini
     projection; its GRU, RNN and projected LSTM are loops of small ops, quick to run but
     slow to differentiate through autograd, which the fused engine beats whenever a
     gradient is needed (`training`). On CUDA, cuDNN runs whatever torch.nn has."""
-    if recording or native.unsupported(cell):
+    if recording or ENGINES["native"].unsupported(spec, device):
         return "fused"
-    if training and device.type == "cpu" and not (isinstance(cell, LSTMMath) and not cell.proj_size):
+    if training and device.type == "cpu" and not (spec.family == "LSTM" and not spec["proj_size"]):
         return "fused"
     return "native"
 
 
-def select(engine: str, cell: CellMath, device: torch.device, recording: bool, training: bool):
-    """The engine module to run `cell` now (`training`: a gradient will be asked for)."""
+def select(engine: str, spec: CellSpec, device: torch.device, recording: bool, training: bool) -> Engine:
+    """The engine to run a cell of `spec` now (`training`: a gradient will be asked for)."""
     if engine == "auto":
-        engine = choose(cell, device, recording, training)
-    elif engine == "native" and recording:
-        raise ValueError("engine='native' runs torch's kernels, which cannot record gates; use 'auto', 'fused' or 'reference'")
-    return {"reference": reference, "fused": fused, "native": native}[engine]
+        engine = choose(spec, device, recording, training)
+    elif recording and not ENGINES[engine].records:
+        raise ValueError(f"engine={engine!r} runs torch's kernels, which cannot record gates; use 'auto', 'fused' or 'reference'")
+    return ENGINES[engine]

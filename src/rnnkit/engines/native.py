@@ -7,57 +7,47 @@ exactly as torch.nn does, and cannot record gates.
 
 from __future__ import annotations
 
-from torch import Tensor, _VF
+import torch
+from torch import _VF
 
-from ..cells import ElmanMath, GRUMath, LSTMMath
-from ..cells.base import CellMath
+from .base import Engine, Run
 
-name = "native"
-
-
-def unsupported(cell: CellMath) -> str | None:
-    """Why torch has no kernel for this cell, or None when it has one."""
-    if type(cell) is LSTMMath:
-        for option, value, default in (
-            ("activation", cell.act.name, "tanh"),
-            ("recurrent_activation", cell.ract.name, "sigmoid"),
-            ("peephole", cell.peephole, False),
-            ("forget_gate", cell.forget_gate, True),
-        ):
-            if value != default:
-                return f"{option}={value!r}"
-        return None
-    if type(cell) is GRUMath:
-        for option, value, default in (
-            ("reset_after", cell.reset_after, True),
-            ("activation", cell.act.name, "tanh"),
-            ("recurrent_activation", cell.ract.name, "sigmoid"),
-        ):
-            if value != default:
-                return f"{option}={value!r}"
-        return None
-    if type(cell) is ElmanMath:
-        return None if cell.act.name in ("tanh", "relu") else f"nonlinearity={cell.act.name!r}"
-    return f"the {type(cell).__name__[: -len('Math')]} cell"
+# family -> the options torch's kernels have, at the only values they have them
+_FIXED = {
+    "LSTM": {"activation": "tanh", "recurrent_activation": "sigmoid", "peephole": False, "forget_gate": True},
+    "GRU": {"reset_after": True, "activation": "tanh", "recurrent_activation": "sigmoid"},
+    "Elman": {},
+}
 
 
-def _kernel(cell: CellMath):
-    if isinstance(cell, LSTMMath):
-        return _VF.lstm
-    if isinstance(cell, GRUMath):
-        return _VF.gru
-    return _VF.rnn_tanh if cell.act.name == "tanh" else _VF.rnn_relu
+def _kernel(spec):
+    if spec.family == "Elman":
+        return {"tanh": _VF.rnn_tanh, "relu": _VF.rnn_relu}.get(spec["nonlinearity"])
+    return {"LSTM": _VF.lstm, "GRU": _VF.gru}[spec.family]
 
 
-def run_stack(layer, x: Tensor, hx: list[Tensor], batch_sizes: Tensor | None, mask: Tensor | None):
-    """Every layer and direction of `layer` at once: x (T, B, I) time-major, padded, with
-    `mask` (T, B) marking the real steps of a packed batch -> (output (T, B, D*O), h_n)."""
-    weights = [getattr(layer, full) for names in layer._names for full in names.values()]
-    state = tuple(hx) if len(hx) > 1 else hx[0]
-    args = (weights, layer.bias, layer.num_layers, layer.dropout, layer.training, layer.bidirectional)
-    if batch_sizes is None:
-        out, *h_n = _kernel(layer.cell)(x, state, *args, False)
-    else:
-        data, *h_n = _kernel(layer.cell)(x[mask], batch_sizes, state, *args)
-        out = data.new_zeros(*mask.shape, data.shape[-1]).index_put((mask,), data)
-    return out, h_n
+class Native(Engine):
+    name = "native"
+    records = False
+
+    def unsupported(self, spec, device):
+        if spec.family not in _FIXED:
+            return f"the {spec.family} cell"
+        if _kernel(spec) is None:
+            return f"nonlinearity={spec['nonlinearity']!r}"
+        return spec.differs_from(_FIXED[spec.family])
+
+    def run(self, cell, weights, x, hx, *, batch_sizes, num_layers, bidirectional, dropout, train, record):
+        spec = cell.spec
+        kernel = _kernel(spec)
+        flat = [w for p in weights for w in p.values()]  # PyTorch's order: layer, direction, parameter
+        state = tuple(hx) if len(hx) > 1 else hx[0]
+        args = (flat, spec.bias, num_layers, dropout, train, bidirectional)
+        if batch_sizes is None:
+            out, *h_n = kernel(x, state, *args, False)
+        else:
+            mask = torch.arange(x.shape[1], device=batch_sizes.device) < batch_sizes[:, None]  # (T, B): real steps
+            mask = mask.to(x.device)
+            data, *h_n = kernel(x[mask], batch_sizes, state, *args)
+            out = data.new_zeros(*mask.shape, data.shape[-1]).index_put((mask,), data)
+        return Run(out, h_n, None)

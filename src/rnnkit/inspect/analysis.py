@@ -6,18 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnkit.cells import GRUMath, LSTMMath
-
-LEFT, RIGHT = 0.1, 0.9  # a sigmoid gate below LEFT is left-saturated, above RIGHT right-saturated
-
-
-def sigmoid_gates(cell) -> tuple[str, ...]:
-    """The gates of `cell` (a CellMath) whose values lie in [0, 1]: LSTM i, f, o; GRU r, z."""
-    if isinstance(cell, LSTMMath):
-        return tuple(g for g in cell.gate_names if g != "g")
-    if isinstance(cell, GRUMath):
-        return ("r", "z")
-    return ()
+LEFT, RIGHT = 0.1, 0.9  # a gate in [0, 1] below LEFT is left-saturated, above RIGHT right-saturated
 
 
 def saturation(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

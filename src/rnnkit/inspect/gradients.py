@@ -83,18 +83,18 @@ def chrono_init(network: nn.Module, t_max: int, generator: torch.Generator | Non
     z keeps the old state): update-gate bias log(u). The recurrent biases of those gates
     are zeroed. Returns False, changing nothing, for a network without such a gate.
     """
-    H = network.hidden_size
-    span = torch.log(1 + torch.rand(H, generator=generator) * (t_max - 2))  # log(u), u in [1, t_max - 1]
-    if isinstance(network, rnnkit.LSTM) and network.cell.forget_gate:
-        network.bias_ih_l0[H:2 * H] = span  # f (gate order i, f, g, o)
-        network.bias_ih_l0[:H] = -span  # i
-        network.bias_hh_l0[:2 * H] = 0
-        return True
-    if isinstance(network, rnnkit.GRU):
-        network.bias_ih_l0[H:2 * H] = span  # z (gate order r, z, n)
-        network.bias_hh_l0[H:2 * H] = 0
-        return True
-    return False
+    cell = network.cell
+    span = torch.log(1 + torch.rand(cell.hidden_size, generator=generator) * (t_max - 2))  # log(u), u in [1, t_max - 1]
+    if cell.spec.family == "LSTM" and cell.spec["forget_gate"]:
+        keep, span_signs = ("f", "i"), (1, -1)
+    elif cell.spec.family == "GRU":
+        keep, span_signs = ("z",), (1,)
+    else:
+        return False
+    for gate, sign in zip(keep, span_signs):
+        network.bias_ih_l0[cell.gate_rows(gate)] = sign * span
+        network.bias_hh_l0[cell.gate_rows(gate)] = 0
+    return True
 
 
 INITS = ("torch", "chrono")

@@ -14,7 +14,7 @@ from rnnkit.charlm.corpus import read_text
 from rnnkit.charlm.model import load_model, resolve_device
 
 from . import plots
-from .analysis import LEFT, RIGHT, saturation, sigmoid_gates
+from .analysis import LEFT, RIGHT, saturation
 from .config import GradientsConfig, InspectConfig
 from .gradients import CELLS, INITS, measure
 from .viewer import page_data, render
@@ -47,7 +47,7 @@ def run_inspect(cfg: InspectConfig) -> int:
     out = Path(cfg.out) if cfg.out else meta_path.parent / "inspect"
     out.mkdir(parents=True, exist_ok=True)
     name = f"{train_cfg.cell}, {train_cfg.layers} layer(s) of {train_cfg.hidden}, step {meta.get('step', '?')}"
-    gates = sigmoid_gates(model.rnn.cell)
+    gates = model.rnn.cell.in_unit_interval()
     written = _heatmaps(out, recorded, text, cfg, gates, name) + _saturation(out, recorded, gates, name)
     layers = {key: {s: v for s, v in values.items() if s in ("h", "c", "y")} for key, values in recorded.items()}
     (out / "viewer.html").write_text(render(f"{name}: {len(text)} characters", page_data(text, layers, cfg.top)),
