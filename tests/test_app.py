@@ -1,6 +1,7 @@
 """The application layer: text reading, flags, the network registry, checkpoints named by
 their application, and opening another application's model."""
 import argparse
+import ast
 import dataclasses
 import json
 import shutil
@@ -138,3 +139,29 @@ def test_new_checkpoints_hold_the_model_config_and_need_no_training_flag(tmp_pat
     capsys.readouterr()
     assert main(["sample", "--checkpoint", str(run), "--prime", "ANNE:", "--length", "5"]) == 0
     assert capsys.readouterr().out.startswith("ANNE:")
+
+
+SRC = Path(rnnkit.__file__).parent
+APPLICATIONS = ("charlm", "inspect")
+
+
+def rnnkit_imports(package: str) -> dict[str, set[str]]:
+    """file -> the rnnkit packages its imports reach (relative imports resolved), lazy ones too."""
+    found = {}
+    for path in (SRC / package).glob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                names.add(package if node.level == 1 else (node.module or "").split(".")[0])
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                names |= {m.split(".")[1] for m in modules if m.startswith("rnnkit.")}
+        found[path.name] = names
+    return found
+
+
+@pytest.mark.parametrize("package", ["app", *APPLICATIONS])
+def test_no_application_imports_another_and_the_layer_imports_none(package):
+    for name, reached in rnnkit_imports(package).items():
+        others = {a for a in (*APPLICATIONS, "cli") if a != package}
+        assert not reached & others, f"{package}/{name} imports {reached & others}"
