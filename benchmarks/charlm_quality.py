@@ -21,11 +21,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rnnkit.charlm import checkpoint
+from rnnkit.app import checkpoint
+from rnnkit.app.metrics import MetricsLog
+from rnnkit.app.networks import detach
 from rnnkit.charlm.config import TrainConfig
 from rnnkit.charlm.corpus import Vocab, load_text, split
-from rnnkit.charlm.metrics import BITS, MetricsLog
-from rnnkit.charlm.model import detach, evaluate, load_model
+from rnnkit.charlm.model import APPLICATION, BITS, evaluate, load_model
 from rnnkit.charlm.sample import generate
 from rnnkit.charlm.train import train
 
@@ -94,7 +95,7 @@ def main() -> None:
     vocab = Vocab(text)
     train_text, val_text = split(text, cfg.val_fraction)
     val = torch.tensor(vocab.encode(val_text))
-    model, _, _ = load_model(*checkpoint.load(str(run), prefer=("best",)), torch.device("cpu"))
+    model, _, _ = load_model(*checkpoint.load(str(run), prefer=("best",), application=APPLICATION), torch.device("cpu"))
     rnnkit_val = evaluate(model, val, 32, 128)
     chars = max(r.get("chars", 0) for r in MetricsLog(run / "metrics.jsonl").read())
     g = torch.Generator().manual_seed(1)

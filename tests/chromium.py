@@ -1,24 +1,19 @@
-"""Headless Chromium driven over the DevTools protocol, for the tests of the HTML viewer.
+"""Headless Chromium driven through Playwright, for the tests of the HTML viewer.
 
-Debian's chromium, started with the flags this closed machine needs; one page, reached
-through websocket-client (a small pure-Python package), so no driver binary and no
-browser download. Events (console messages, exceptions, requests) are kept for checks.
+Debian's chromium (/usr/bin/chromium, apt-get installed when missing), launched by Playwright
+through ``executable_path`` with the flags this closed machine needs: no browser download
+(never ``playwright install``). Console messages, page errors and requests are kept for checks.
 
     python tests/chromium.py page.html shot.png [FRAGMENT]   # a screenshot of a page, as the docs use
 """
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-import websocket
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -41,94 +36,60 @@ def install() -> str | None:
 
 
 class Browser:
+    """One page of the system's Chromium; ``problems`` lists what went wrong since the last ``open``."""
+
     def __init__(self, width: int = 1100, height: int = 800):
-        self.profile = tempfile.TemporaryDirectory()
-        self.process = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self.profile.name}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = Path(self.profile.name) / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.close()
-                raise RuntimeError("Chromium did not open its DevTools port")
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            page = next(t for t in json.load(r) if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
-        self.ids, self.events = 0, []
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.send(f"{domain}.enable")
+        self.playwright = sync_playwright().start()
+        try:
+            self.browser = self.playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        except Exception:
+            self.playwright.stop()
+            raise
+        self.page = self.browser.new_page(viewport={"width": width, "height": height})
+        self.found: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.found.append(f"exception: {error}"))
+        self.page.on("request", self._request)
 
-    def send(self, method: str, **params):
-        self.ids += 1
-        self.ws.send(json.dumps({"id": self.ids, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self.ids:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message["result"]
-            self.events.append(message)
+    def _console(self, message) -> None:
+        if message.type in ("error", "warning", "assert"):
+            self.found.append(f"console.{message.type}: {message.text}")
 
-    def wait_for(self, event: str) -> dict:
-        while True:
-            message = json.loads(self.ws.recv())
-            self.events.append(message)
-            if message.get("method") == event:
-                return message["params"]
+    def _request(self, request) -> None:
+        if not request.url.startswith(("file:", "data:")):
+            self.found.append(f"request: {request.url}")
 
     def open(self, path: Path, fragment: str = "") -> None:
-        """Load a page afresh (even the same one with another fragment), forgetting the events
+        """Load a page afresh (even the same one with another fragment), forgetting the problems
         of the one before."""
         for url in ("about:blank", path.resolve().as_uri() + (f"#{fragment}" if fragment else "")):
-            self.events.clear()
-            self.send("Page.navigate", url=url)
-            self.wait_for("Page.loadEventFired")
+            self.found.clear()
+            self.page.goto(url, wait_until="load")
 
     def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
-        return result["result"].get("value")
+        return self.page.evaluate(expression)
 
     def click(self, selector: str) -> None:
         """A real mouse click (press and release) at the middle of the element."""
-        box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-                            ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
+        self.page.click(selector)
 
     def problems(self) -> list[str]:
-        """Console errors and warnings, uncaught exceptions, error log entries, and any request
-        for something other than a file: or data: URL (the page must need nothing else)."""
-        found = []
-        for e in self.events:
-            method, p = e.get("method"), e.get("params", {})
-            if method == "Runtime.consoleAPICalled" and p["type"] in ("error", "warning", "assert"):
-                found.append(f"console.{p['type']}: {[a.get('value', a.get('description')) for a in p['args']]}")
-            elif method == "Runtime.exceptionThrown":
-                found.append(f"exception: {p['exceptionDetails'].get('exception', {}).get('description')}")
-            elif method == "Log.entryAdded" and p["entry"]["level"] == "error":
-                found.append(f"log: {p['entry']['text']}")
-            elif method == "Network.requestWillBeSent" and not p["request"]["url"].startswith(("file:", "data:")):
-                found.append(f"request: {p['request']['url']}")
-        return found
+        """Console errors and warnings, uncaught exceptions, and any request for something other
+        than a file: or data: URL (the page must need nothing else)."""
+        return list(self.found)
 
     def screenshot(self, path: Path) -> None:
-        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"]))
+        self.page.screenshot(path=str(path))
 
     def close(self) -> None:
-        if hasattr(self, "ws"):
-            self.ws.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self.profile.cleanup()
+        self.browser.close()
+        self.playwright.stop()
 
 
 if __name__ == "__main__":
+    reason = install()
+    if reason:
+        sys.exit(reason)
     browser = Browser()
     try:
         browser.open(Path(sys.argv[1]), *sys.argv[3:])

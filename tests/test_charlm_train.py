@@ -12,8 +12,9 @@ import torch
 from charlm_helpers import TINY, folder_digest, make_text, tiny_train, train_losses
 from safetensors.torch import load_file
 
-from rnnkit.charlm import checkpoint
-from rnnkit.charlm.config import CELLS, TrainConfig
+from rnnkit.app import checkpoint
+from rnnkit.app.networks import NAMES
+from rnnkit.charlm.config import TrainConfig
 from rnnkit.charlm.train import learning_rate, train
 from rnnkit.cli import main
 
@@ -138,14 +139,14 @@ def test_a_crash_while_saving_keeps_the_previous_checkpoint(text, tmp_path, monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(checkpoint, "save_file", disk_full)
-    meta, tensors = checkpoint.load(str(run), prefer=("last",))
+    meta, tensors = checkpoint.load(str(run), prefer=("last",), application="charlm")
     with pytest.raises(OSError):
-        checkpoint.save(run, "last", {**meta, "step": 6}, tensors)
+        checkpoint.save(run, "last", {**meta, "step": 6}, tensors, application="charlm")
     assert folder_digest(run) == before
-    assert checkpoint.load(str(run), prefer=("last",))[0]["step"] == 5
+    assert checkpoint.load(str(run), prefer=("last",), application="charlm")[0]["step"] == 5
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", NAMES)
 def test_every_network_trains(text, tmp_path, cell):
     run = tmp_path / cell
     assert tiny_train(text, run, "--cell", cell, "--steps", "3", "--layers", "2", "--dropout", "0.1") == 0

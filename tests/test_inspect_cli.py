@@ -9,27 +9,27 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.charlm import checkpoint
+from rnnkit.app import checkpoint
 from rnnkit.charlm.config import TrainConfig
-from rnnkit.charlm.model import CharLM
+from rnnkit.charlm.model import APPLICATION, CharLM
 from rnnkit.cli import main
 
 TEXT = "ANNE:\nthe cat sat on a mat.\n\nBOB:\nwe sang of kings and the dog ran to it.\n"
 
 
 def save_model(run, cell: str, hidden: int = 6) -> CharLM:
-    """A CharLM saved through the char-LM checkpoint module; weights scaled up so that some
-    gates saturate."""
+    """A CharLM saved as a char-LM checkpoint; weights scaled up so that some gates saturate."""
     torch.manual_seed(0)
     cfg = TrainConfig(cell=cell, hidden=hidden, embedding=4, text="unused.txt")
     vocab = sorted(set(TEXT))
-    model = CharLM(len(vocab), cfg)
+    model = CharLM(len(vocab), cfg.model)
     with torch.no_grad():
         for name, p in model.rnn.named_parameters():
             p.mul_(6.0 if name.startswith(("weight_ih", "bias")) else 1.0)
     run.mkdir()
-    checkpoint.save(run, "best", {"step": 7, "config": dataclasses.asdict(cfg), "vocab": vocab},
-                    {"model." + k: v for k, v in model.state_dict().items()})
+    checkpoint.save(run, "best", {"step": 7, "model": dataclasses.asdict(cfg.model), "config": dataclasses.asdict(cfg),
+                                  "vocab": vocab}, {"model." + k: v for k, v in model.state_dict().items()},
+                    application=APPLICATION)
     return model
 
 

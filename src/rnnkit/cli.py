@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .charlm.config import CharLMError, EvalConfig, SampleConfig, TrainConfig, add_flags, from_args
+from .app.errors import UserError
+from .app.options import add_flags, from_args
+from .charlm.config import EvalConfig, SampleConfig, TrainConfig
 from .inspect.config import GradientsConfig, InspectConfig
 
 
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.command(args)
-    except CharLMError as e:
+    except UserError as e:
         print(f"rnnkit: error: {e}", file=sys.stderr)
         return 1
     except ModuleNotFoundError as e:

@@ -1,7 +1,8 @@
 """Character-level language models on rnnkit networks: the application behind the ``rnnkit`` command.
 
-Modules: ``config`` (typed configs that make the CLI flags), ``corpus`` (texts, the default
-Shakespeare corpus, vocabulary, split), ``model`` (the network, scoring), ``train``
-(truncated-BPTT training, DDP), ``checkpoint`` (safetensors + JSON), ``metrics`` (log and
-loss curve), ``sample`` and ``evaluate``.
+Modules: ``config`` (the model's config and the typed configs that make the CLI flags),
+``corpus`` (the default Shakespeare corpus, vocabulary, split), ``model`` (the network,
+scoring, loading from a checkpoint), ``train`` (truncated-BPTT training, DDP), ``sample`` and
+``evaluate``. Checkpoints, run folder, metrics, signals, DDP and resume helpers come from the
+application layer, ``rnnkit.app``.
 """

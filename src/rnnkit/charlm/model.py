@@ -4,41 +4,30 @@ Shape legend: B streams, T time steps, V vocabulary, E embedding, H hidden.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
-import rnnkit
+from rnnkit.app import networks
+from rnnkit.app.checkpoint import prefixed
+from rnnkit.app.errors import UserError
+from rnnkit.app.trained import TrainedModel
 
-from .config import CharLMError, TrainConfig
+from .config import ModelConfig
+from .corpus import Vocab
 
-# cell name -> constructor(input_size, hidden_size, **layer options)
-_NETWORKS = {
-    "lstm": lambda i, h, **kw: rnnkit.LSTM(i, h, **kw),
-    "lstm-peephole": lambda i, h, **kw: rnnkit.LSTM(i, h, peephole=True, **kw),
-    "lstm-no-forget": lambda i, h, **kw: rnnkit.LSTM(i, h, forget_gate=False, **kw),
-    "gru": lambda i, h, **kw: rnnkit.GRU(i, h, **kw),
-    "gru-reset-before": lambda i, h, **kw: rnnkit.GRU(i, h, reset_after=False, **kw),
-    "rnn": lambda i, h, **kw: rnnkit.RNN(i, h, **kw),
-    "rnn-relu": lambda i, h, **kw: rnnkit.RNN(i, h, nonlinearity="relu", **kw),
-    "ctrnn": lambda i, h, **kw: rnnkit.CTRNN(i, h, **kw),
-    "jordan": lambda i, h, **kw: rnnkit.JordanRNN(i, h, h, **kw),  # fed-back output as wide as the hidden layer
-}
-
-
-def make_network(cfg: TrainConfig) -> nn.Module:
-    """The recurrent network ``cfg`` names, batch-first, with dropout between its layers."""
-    try:
-        return _NETWORKS[cfg.cell](cfg.embedding, cfg.hidden, num_layers=cfg.layers, batch_first=True,
-                                   dropout=cfg.dropout if cfg.layers > 1 else 0.0, engine=cfg.engine)
-    except ValueError as e:
-        raise CharLMError(f"cannot build a {cfg.cell} network: {e}") from None
+APPLICATION = "charlm"  # the name its checkpoints carry: format rnnkit.charlm/1
+BITS = 1 / math.log(2)  # nats -> bits
 
 
 class CharLM(nn.Module):
-    def __init__(self, vocab_size: int, cfg: TrainConfig):
+    def __init__(self, vocab_size: int, cfg: ModelConfig):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, cfg.embedding)
-        self.rnn = make_network(cfg)
+        # batch-first, with dropout between its layers
+        self.rnn = networks.build(cfg.cell, cfg.embedding, cfg.hidden, num_layers=cfg.layers, batch_first=True,
+                                  dropout=cfg.dropout if cfg.layers > 1 else 0.0, engine=cfg.engine)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, vocab_size)
 
@@ -46,19 +35,6 @@ class CharLM(nn.Module):
         """ids: (B, T) int64 -> logits (B, T, V) and the network's state after the last step."""
         out, state = self.rnn(self.embed(ids), state)  # out: (B, T, H)
         return self.head(self.drop(out)), state
-
-
-def detach(state):
-    """The carried state cut from the graph; LSTM's is a tuple (h, c), the others' a tensor."""
-    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
-
-def state_tensors(state) -> list[torch.Tensor]:
-    return list(state) if isinstance(state, tuple) else [state]
-
-
-def state_from_tensors(tensors: list[torch.Tensor]):
-    return tuple(tensors) if len(tensors) > 1 else tensors[0]
 
 
 @torch.no_grad()
@@ -81,30 +57,38 @@ def evaluate(model: nn.Module, ids: torch.Tensor, streams: int, bptt: int) -> fl
     return total / (streams * n)
 
 
-def load_model(meta: dict, tensors: dict[str, torch.Tensor], device: torch.device):
-    """(model, vocab, config) rebuilt from a checkpoint's JSON and its verified tensors."""
-    from .checkpoint import prefixed
-    from .corpus import Vocab
+def model_config(meta: dict) -> ModelConfig:
+    """The model config of a checkpoint's JSON: its ``model``, or in a checkpoint written before
+    the model had its own config, the same fields of the training ``config``."""
+    if "model" in meta:
+        return ModelConfig(**meta["model"])
+    config = meta["config"]
+    return ModelConfig(cell=config["cell"], layers=config["layers"], hidden=config["hidden"],
+                       embedding=config["embedding"], dropout=config["dropout"], engine=config["engine"])
 
+
+def load_model(meta: dict, tensors: dict[str, torch.Tensor], device: torch.device) -> tuple[CharLM, Vocab, ModelConfig]:
+    """(model, vocab, model config) rebuilt from a checkpoint's JSON and its verified tensors."""
     try:
-        cfg = TrainConfig(**meta["config"])
+        cfg = model_config(meta)
         vocab = Vocab(meta["vocab"])
         model = CharLM(len(vocab), cfg)
         model.load_state_dict(prefixed(tensors, "model."))
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CharLMError(f"checkpoint does not fit the model its config describes "
-                          f"(weights of another model or vocabulary?): {first}") from None
+        raise UserError(f"checkpoint does not fit the model its config describes "
+                        f"(weights of another model or vocabulary?): {first}") from None
     return model.to(device), vocab, cfg
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise CharLMError(f"unknown device {name!r} (use cpu, cuda, cuda:N or auto)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise CharLMError(f"device {name} asked for, but torch sees no CUDA GPU")
-    return device
+def trained_model(meta: dict, tensors: dict[str, torch.Tensor], device: torch.device) -> TrainedModel:
+    """The recurrent network of a char-LM checkpoint, fed the embedding of a text's characters:
+    what ``rnnkit.app.trained.open_trained`` gives another application (``rnnkit inspect``)."""
+    model, vocab, cfg = load_model(meta, tensors, device)
+    model.eval()
+
+    def inputs(text: str, what: str) -> torch.Tensor:
+        ids = torch.tensor([vocab.encode(text, what)], dtype=torch.long, device=device)  # (1, T)
+        return model.embed(ids)  # (1, T, E)
+
+    return TrainedModel(model.rnn, inputs, f"{cfg.cell}, {cfg.layers} layer(s) of {cfg.hidden}")

@@ -6,7 +6,11 @@ from collections.abc import Iterator
 
 import torch
 
-from .config import CharLMError, SampleConfig
+from rnnkit.app import checkpoint
+from rnnkit.app.device import resolve_device
+from rnnkit.app.errors import UserError
+
+from .config import SampleConfig
 from .corpus import Vocab
 
 
@@ -19,9 +23,9 @@ def generate(model, vocab: Vocab, prime: str, length: int, temperature: float = 
     without touching torch's global random state.
     """
     if not prime:
-        raise CharLMError("--prime must have at least one character")
+        raise UserError("--prime must have at least one character")
     if temperature <= 0:
-        raise CharLMError("--temperature must be positive")
+        raise UserError("--temperature must be positive")
     device = next(model.parameters()).device
     ids = torch.tensor([vocab.encode(prime, "--prime")], device=device)  # (1, len(prime))
     was_training = model.training
@@ -39,11 +43,10 @@ def generate(model, vocab: Vocab, prime: str, length: int, temperature: float = 
 
 
 def run_sample(cfg: SampleConfig) -> int:
-    from . import checkpoint
-    from .model import load_model, resolve_device
+    from .model import APPLICATION, load_model
 
     device = resolve_device(cfg.device)
-    model, vocab, _ = load_model(*checkpoint.load(cfg.checkpoint), device)
+    model, vocab, _ = load_model(*checkpoint.load(cfg.checkpoint, application=APPLICATION), device)
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
     chars = generate(model, vocab, cfg.prime, cfg.length, cfg.temperature, cfg.top_k, generator)
     first = next(chars, "")  # the prime is checked before anything is printed

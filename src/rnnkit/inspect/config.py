@@ -3,33 +3,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnkit.charlm.config import _opt
+from rnnkit.app.options import option
 
 
 @dataclass
 class InspectConfig:
-    checkpoint: str = _opt(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                           required=True, metavar="PATH")
-    text: str | None = _opt(None, "text", "the text to run the model on", metavar="TEXT")
-    text_file: str | None = _opt(None, "text", "or a UTF-8 file holding it", metavar="FILE")
-    max_chars: int = _opt(5000, "text", "use the text's first N characters (statistics, page); "
-                          "memory and page size grow with N times the units")
-    heatmap_chars: int = _opt(100, "pictures", "characters shown in the heat maps (the text's first N)")
-    heatmap_units: int = _opt(64, "pictures", "units shown in the heat maps (the first N)")
-    top: int = _opt(8, "pictures", "units listed per text feature in the HTML page")
-    out: str | None = _opt(None, "output", "folder to write (default: inspect/ in the run folder)", metavar="DIR")
-    device: str = _opt("auto", "system", "cpu, cuda, cuda:N, or auto")
+    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
+                              required=True, metavar="PATH")
+    text: str | None = option(None, "text", "the text to run the model on", metavar="TEXT")
+    text_file: str | None = option(None, "text", "or a UTF-8 file holding it", metavar="FILE")
+    max_chars: int = option(5000, "text", "use the text's first N characters (statistics, page); "
+                             "memory and page size grow with N times the units")
+    heatmap_chars: int = option(100, "pictures", "characters shown in the heat maps (the text's first N)")
+    heatmap_units: int = option(64, "pictures", "units shown in the heat maps (the first N)")
+    top: int = option(8, "pictures", "units listed per text feature in the HTML page")
+    out: str | None = option(None, "output", "folder to write (default: inspect/ in the run folder)", metavar="DIR")
+    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
 
 
 @dataclass
 class GradientsConfig:
-    cell: str = _opt("rnn,lstm,gru", "task", "comma-separated cells: rnn, lstm, gru, jordan, ctrnn")
-    lag: int = _opt(100, "task", "steps of the adding problem: the loss at the last one reaches back this far")
-    init: str = _opt("torch,chrono", "task", "comma-separated initialisations: torch (its default), "
-                     "chrono (Tallec and Ollivier's gate biases; LSTM and GRU only)")
-    hidden: int = _opt(32, "task", "hidden units")
-    batch: int = _opt(32, "task", "sequences the norms are averaged over (and the training batch)")
-    train_steps: int = _opt(0, "task", "Adam steps on the adding problem before measuring (0: at initialisation)")
-    seed: int = _opt(0, "task", "random seed; the same seed gives the same numbers")
-    out: str = _opt("gradients", "output", "folder for gradients.png and gradients.csv", metavar="DIR")
-    threads: int = _opt(0, "system", "CPU threads for torch (0: torch's default)")
+    cell: str = option("rnn,lstm,gru", "task", "comma-separated cells: rnn, lstm, gru, jordan, ctrnn")
+    lag: int = option(100, "task", "steps of the adding problem: the loss at the last one reaches back this far")
+    init: str = option("torch,chrono", "task", "comma-separated initialisations: torch (its default), "
+                        "chrono (Tallec and Ollivier's gate biases; LSTM and GRU only)")
+    hidden: int = option(32, "task", "hidden units")
+    batch: int = option(32, "task", "sequences the norms are averaged over (and the training batch)")
+    train_steps: int = option(0, "task", "Adam steps on the adding problem before measuring (0: at initialisation)")
+    seed: int = option(0, "task", "random seed; the same seed gives the same numbers")
+    out: str = option("gradients", "output", "folder for gradients.png and gradients.csv", metavar="DIR")
+    threads: int = option(0, "system", "CPU threads for torch (0: torch's default)")

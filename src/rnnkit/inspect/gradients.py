@@ -23,17 +23,12 @@ import torch
 from torch import Tensor, nn
 
 import rnnkit
+from rnnkit.app import networks
 
 __all__ = ["CELLS", "INITS", "adding_problem", "chrono_init", "gradient_norms", "make_network", "measure", "train_adding"]
 
-# cell name -> layer on the adding problem's 2 input features
-CELLS = {
-    "rnn": lambda h: rnnkit.RNN(2, h),
-    "lstm": lambda h: rnnkit.LSTM(2, h),
-    "gru": lambda h: rnnkit.GRU(2, h),
-    "jordan": lambda h: rnnkit.JordanRNN(2, h, h),
-    "ctrnn": lambda h: rnnkit.CTRNN(2, h),
-}
+# the networks compared, one of each family, by their names in rnnkit.app.networks
+CELLS = ("rnn", "lstm", "gru", "jordan", "ctrnn")
 
 
 def adding_problem(lag: int, batch: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
@@ -48,11 +43,6 @@ def adding_problem(lag: int, batch: int, generator: torch.Generator | None = Non
     return torch.stack([values, markers], dim=-1), (values * markers).sum(0)
 
 
-def _output_state(state) -> Tensor:
-    """The layer's output state (L*D, B, S) out of what it returns as its state."""
-    return state[0] if isinstance(state, tuple) else state
-
-
 def gradient_norms(network: nn.Module, head: nn.Module, x: Tensor, y: Tensor) -> Tensor:
     """mean over the batch of ||dL_b/dh_t||, for t = 0 .. T-1, as a (T,) tensor.
 
@@ -65,7 +55,7 @@ def gradient_norms(network: nn.Module, head: nn.Module, x: Tensor, y: Tensor) ->
     state, hs = None, []
     for t in range(x.shape[0]):
         _, state = network(x[t:t + 1], state)
-        h = _output_state(state)
+        h = networks.output_state(state)
         h.retain_grad()
         hs.append(h)
     loss = ((head(hs[-1][-1]).squeeze(-1) - y) ** 2).sum()
@@ -102,14 +92,15 @@ INITS = ("torch", "chrono")
 
 def make_network(cell: str, hidden: int, seed: int, init: str = "torch",
                  t_max: int = 100) -> tuple[nn.Module, nn.Module] | None:
-    """(network, head) for `cell` (a key of CELLS) initialised from `seed` by torch's usual
-    init, then for init="chrono" by chrono_init(t_max); None where chrono has no gate to set."""
+    """(network, head) for `cell` (one of CELLS) on the adding problem's 2 input features,
+    initialised from `seed` by torch's usual init, then for init="chrono" by chrono_init(t_max);
+    None where chrono has no gate to set."""
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
     if init not in INITS:
         raise ValueError(f"unknown init {init!r}; choose from {', '.join(INITS)}")
     torch.manual_seed(seed)
-    network, head = CELLS[cell](hidden), nn.Linear(hidden, 1)
+    network, head = networks.build(cell, 2, hidden), nn.Linear(hidden, 1)
     if init == "chrono" and not chrono_init(network, t_max, torch.Generator().manual_seed(seed)):
         return None
     return network, head

@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 
 import rnnkit
-from rnnkit.charlm import checkpoint
-from rnnkit.charlm.config import CharLMError
-from rnnkit.charlm.corpus import read_text
-from rnnkit.charlm.model import load_model, resolve_device
+from rnnkit.app.device import resolve_device
+from rnnkit.app.errors import UserError
+from rnnkit.app.text import read_text
+from rnnkit.app.trained import open_trained
 
 from . import plots
 from .analysis import LEFT, RIGHT, saturation
@@ -23,31 +23,28 @@ from .viewer import page_data, render
 def _positive(**values: int) -> None:
     for name, value in values.items():
         if value < 1:
-            raise CharLMError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
 def run_inspect(cfg: InspectConfig) -> int:
     if (cfg.text is None) == (cfg.text_file is None):
-        raise CharLMError("give the text to run the model on with --text TEXT or --text-file FILE (one of them)")
+        raise UserError("give the text to run the model on with --text TEXT or --text-file FILE (one of them)")
     _positive(max_chars=cfg.max_chars, heatmap_chars=cfg.heatmap_chars, heatmap_units=cfg.heatmap_units, top=cfg.top)
     text, what = (cfg.text, "--text") if cfg.text is not None else (read_text(cfg.text_file), cfg.text_file)
     text = text[:cfg.max_chars]
     if not text:
-        raise CharLMError("--text is empty: nothing to run the model on")
-    device = resolve_device(cfg.device)
-    meta_path = checkpoint.find(cfg.checkpoint)
-    meta, tensors = checkpoint.load(str(meta_path))
-    model, vocab, train_cfg = load_model(meta, tensors, device)
-    ids = torch.tensor([vocab.encode(text, what)], dtype=torch.long, device=device)  # (1, T)
-    model.eval()
-    with torch.no_grad(), rnnkit.record(model.rnn) as rec:
-        model.rnn(model.embed(ids))
+        raise UserError("--text is empty: nothing to run the model on")
+    trained, meta, meta_path = open_trained(cfg.checkpoint, resolve_device(cfg.device))
+    with torch.no_grad():
+        x = trained.inputs(text, what)  # (1, T, I)
+        with rnnkit.record(trained.network) as rec:
+            trained.network(x)
     # layer ("l0", "l1_reverse", ...) -> gate or state name -> (T, H) activations
     recorded = {key: {name: v[:, 0].float().cpu().numpy() for name, v in rec[key].items()} for key in rec.keys()}
     out = Path(cfg.out) if cfg.out else meta_path.parent / "inspect"
     out.mkdir(parents=True, exist_ok=True)
-    name = f"{train_cfg.cell}, {train_cfg.layers} layer(s) of {train_cfg.hidden}, step {meta.get('step', '?')}"
-    gates = model.rnn.cell.in_unit_interval()
+    name = f"{trained.description}, step {meta.get('step', '?')}"
+    gates = trained.network.cell.in_unit_interval()
     written = _heatmaps(out, recorded, text, cfg, gates, name) + _saturation(out, recorded, gates, name)
     layers = {key: {s: v for s, v in values.items() if s in ("h", "c", "y")} for key, values in recorded.items()}
     (out / "viewer.html").write_text(render(f"{name}: {len(text)} characters", page_data(text, layers, cfg.top)),
@@ -101,7 +98,7 @@ def _names(value: str, valid, flag: str) -> list[str]:
     names = [n.strip() for n in value.split(",") if n.strip()]
     bad = [n for n in names if n not in valid]
     if bad or not names:
-        raise CharLMError(f"--{flag} {value!r}: choose from {', '.join(valid)}, comma-separated")
+        raise UserError(f"--{flag} {value!r}: choose from {', '.join(valid)}, comma-separated")
     return names
 
 
@@ -109,9 +106,9 @@ def run_gradients(cfg: GradientsConfig) -> int:
     cells, inits = _names(cfg.cell, CELLS, "cell"), _names(cfg.init, INITS, "init")
     _positive(hidden=cfg.hidden, batch=cfg.batch)
     if cfg.lag < 4:
-        raise CharLMError(f"--lag must be at least 4 (the adding problem puts its markers in the first half), got {cfg.lag}")
+        raise UserError(f"--lag must be at least 4 (the adding problem puts its markers in the first half), got {cfg.lag}")
     if cfg.train_steps < 0:
-        raise CharLMError(f"--train-steps must be 0 or more, got {cfg.train_steps}")
+        raise UserError(f"--train-steps must be 0 or more, got {cfg.train_steps}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     norms = {k: v.numpy() for k, v in measure(cells, cfg.lag, tuple(inits), cfg.hidden, cfg.batch,

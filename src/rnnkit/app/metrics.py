@@ -1,18 +1,15 @@
-"""The run's metrics log (one JSON object a line) and its loss-curve picture."""
+"""A run's metrics log (one JSON object a line) and its loss-curve picture."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from .checkpoint import atomic_write, atomic_write_text
 
-BITS = 1 / math.log(2)  # nats -> bits
-
 
 class MetricsLog:
-    """``metrics.jsonl``: ``{"step", "loss", "lr", "chars", "seconds"}`` per training step and
-    ``{"step", "val_loss", "val_bpc", ...}`` per validation; losses in nats per character."""
+    """``metrics.jsonl``: one record a line, each with the ``step`` it belongs to; what else a
+    record holds is the application's (the char-LM's are listed in docs/charlm.md)."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -32,30 +29,32 @@ class MetricsLog:
             f.write(json.dumps(record) + "\n")
 
 
-def plot(records: list[dict], path: Path, title: str) -> None:
-    """Training loss (raw and smoothed) and validation bits/char against characters seen."""
+def plot(records: list[dict], path: Path, title: str, *, x: str, x_label: str, y_label: str,
+         loss_scale: float = 1.0, val: str = "val_loss") -> None:
+    """Training loss (records with ``loss``, times ``loss_scale``; raw and smoothed) and the
+    validation value ``val`` against the training records' ``x`` at the same step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     train = [r for r in records if "loss" in r]
-    val = [r for r in records if "val_bpc" in r]
-    chars = {r["step"]: r["chars"] for r in train}
+    validations = [r for r in records if val in r]
+    xs = {r["step"]: r[x] for r in train}
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     if train:
-        x, y = [r["chars"] for r in train], [r["loss"] * BITS for r in train]
-        ax.plot(x, y, color="tab:blue", alpha=0.25, lw=0.8, label="train (per step)")
+        seen, y = [r[x] for r in train], [r["loss"] * loss_scale for r in train]
+        ax.plot(seen, y, color="tab:blue", alpha=0.25, lw=0.8, label="train (per step)")
         smooth, avg = [], 0.0
         for k, v in enumerate(y, 1):  # exponential moving average, bias-corrected
             avg = 0.95 * avg + 0.05 * v
             smooth.append(avg / (1 - 0.95 ** k))
-        ax.plot(x, smooth, color="tab:blue", lw=1.5, label="train (smoothed)")
-    if val:
-        ax.plot([chars.get(r["step"], 0) for r in val], [r["val_bpc"] for r in val], "o-",
+        ax.plot(seen, smooth, color="tab:blue", lw=1.5, label="train (smoothed)")
+    if validations:
+        ax.plot([xs.get(r["step"], 0) for r in validations], [r[val] for r in validations], "o-",
                 color="tab:red", label="validation")
-    ax.set_xlabel("characters trained on")
-    ax.set_ylabel("bits per character")
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

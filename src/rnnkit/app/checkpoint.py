@@ -1,0 +1,125 @@
+"""Checkpoints that can be loaded without executing code, and that a crash cannot destroy.
+
+A checkpoint is a pair in the run folder: ``KIND-STEP.safetensors`` (tensors only) and
+``KIND.json`` (what the application puts there, the step, and the sha256 of that weights file),
+KIND being ``best`` or ``last``. The weights file is written first under a new name, then the
+JSON replaces the old one in one atomic rename: that rename is the commit, so whatever moment a
+run dies at, ``KIND.json`` names a complete weights file. Older weights are deleted after.
+
+The JSON's ``format`` is ``rnnkit.APPLICATION/1``: it names the application that wrote it, so
+that one application refuses another's checkpoint, and the version of this container.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .applications import APPLICATIONS, title
+from .errors import UserError
+
+VERSION = 1  # of the container: the pair of files, the fields written here, the atomic commit
+_FORMAT = re.compile(r"rnnkit\.([a-z][a-z0-9_-]*)/([0-9]+)")
+
+
+def format_of(application: str) -> str:
+    return f"rnnkit.{application}/{VERSION}"
+
+
+def application_of(meta: dict) -> str:
+    """The application that wrote a checkpoint whose JSON ``load`` accepted."""
+    return _FORMAT.fullmatch(meta["format"])[1]
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)``, flush it to disk, then rename it over ``path``."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save(run: Path, kind: str, meta: dict, tensors: dict[str, torch.Tensor], *, application: str) -> None:
+    """Write ``KIND.json`` (``meta``, which holds ``step``) and its weights into the run folder."""
+    weights = run / f"{kind}-{meta['step']:07d}.safetensors"
+    atomic_write(weights, lambda tmp: save_file(
+        {k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp)))
+    meta = {"format": format_of(application), "kind": kind, **meta, "weights": weights.name,
+            "weights_sha256": _sha256(weights)}
+    atomic_write_text(run / f"{kind}.json", json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    for old in run.glob(f"{kind}-*.safetensors"):
+        if old != weights:
+            old.unlink(missing_ok=True)
+
+
+def find(path: str, prefer: tuple[str, ...] = ("best", "last")) -> Path:
+    """The checkpoint JSON that ``path`` names: the file itself, or in a run folder the first of ``prefer``."""
+    p = Path(path)
+    if p.is_dir():
+        for kind in prefer:
+            if (p / f"{kind}.json").exists():
+                return p / f"{kind}.json"
+        raise UserError(f"no checkpoint in {p} (expected {' or '.join(k + '.json' for k in prefer)})")
+    if not p.exists():
+        raise UserError(f"checkpoint {p} does not exist")
+    return p
+
+
+def _check_format(meta_path: Path, meta, application: str | None) -> None:
+    """A UserError unless ``meta`` is the JSON of a checkpoint of ``application`` (None: of any)."""
+    expected = [format_of(application)] if application else [format_of(a) for a in APPLICATIONS]
+    found = _FORMAT.fullmatch(str(meta.get("format"))) if isinstance(meta, dict) else None
+    if not found or int(found[2]) != VERSION or (application is None and found[1] not in APPLICATIONS):
+        what = f"rnnkit {title(application)} checkpoint" if application else "rnnkit checkpoint"
+        raise UserError(f"{meta_path} is not an {what} (format {' or '.join(expected)} expected)")
+    if application and found[1] != application:
+        raise UserError(f"{meta_path} is a checkpoint of rnnkit's {title(found[1])}, "
+                        f"not of its {title(application)}")
+
+
+def load(path: str, prefer: tuple[str, ...] = ("best", "last"), *,
+         application: str | None) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(meta, tensors) of a checkpoint of ``application`` (None: of any application), verified;
+    a one-line UserError if it is not a sound one."""
+    meta_path = find(path, prefer)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"checkpoint {meta_path} is corrupt or truncated ({e})") from None
+    _check_format(meta_path, meta, application)
+    weights = meta_path.parent / str(meta.get("weights"))
+    if not weights.is_file():
+        raise UserError(f"checkpoint {meta_path} is incomplete: its weights file {weights.name} is missing")
+    if _sha256(weights) != meta.get("weights_sha256"):
+        raise UserError(f"checkpoint weights {weights} are corrupt or truncated (sha256 mismatch)")
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError) as e:
+        raise UserError(f"checkpoint weights {weights} cannot be read ({e})") from None
+    return meta, tensors
+
+
+def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
