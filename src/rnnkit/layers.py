@@ -12,6 +12,8 @@ Shapes: T time, B batch, I input, S a state's size, L num_layers, D directions (
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
@@ -177,54 +179,74 @@ class RecurrentLayer(_Recurrent):
         """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
 
     def forward(self, input, hx=None):
+        x, hx, packing = self._time_major(input, hx)
+        record = self._recording is not None
+        training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+        engine = engines.select(self.engine, self.cell.spec, x.device, record, training)
+        x, h_n, traces = engine.run(
+            self.cell, [self._params(names) for names in self._names], x, hx,
+            batch_sizes=packing.batch_sizes if packing.packed else None, num_layers=self.num_layers,
+            bidirectional=self.bidirectional, dropout=self.dropout, train=self.training, record=record,
+        )
+        return self._as_given(x, h_n, traces or {}, packing)
+
+    def _time_major(self, input, hx):
+        """Checked input as (T, B, I) time-major, padded; the initial states, one (L*D, B, S)
+        per state, in the batch's sorted order; and how the input came (_Packing)."""
         D, L = 2 if self.bidirectional else 1, self.num_layers
-        name = type(self).__name__
-        packed = isinstance(input, PackedSequence)
-        if packed:
+        if isinstance(input, PackedSequence):
             self._check_input(input.data, (2,), f"(N, {self.input_size}) as a PackedSequence's data")
             T, B = len(input.batch_sizes), int(input.batch_sizes[0])
             mask = (torch.arange(B) < input.batch_sizes[:, None]).to(input.data.device)  # (T, B)
             x = input.data.new_zeros(T, B, self.input_size).index_put((mask,), input.data)
-            unbatched = False
+            packing = _Packing(True, False, mask, input.batch_sizes, input.sorted_indices, input.unsorted_indices)
         else:
             I = self.input_size
             layout = f"(B, T, {I}) or (T, {I})" if self.batch_first else f"(T, B, {I}) or (T, {I})"
             self._check_input(input, (2, 3), layout)
             unbatched = input.dim() == 2
             x = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
-            mask = None
+            packing = _Packing(False, unbatched)
             T, B = x.shape[:2]
             if T == 0:
-                raise ValueError(f"{name}: expected a sequence of at least one step, got input of shape {_shape(input)}")
-        if unbatched:
+                raise ValueError(
+                    f"{type(self).__name__}: expected a sequence of at least one step, got input of shape {_shape(input)}"
+                )
+        if packing.unbatched:
             hx = [h.unsqueeze(1) for h in self._initial_state(hx, (L * D,), x, "(num_layers * directions, size)")]
         else:
             hx = self._initial_state(hx, (L * D, B), x, "(num_layers * directions, batch, size)")
-        if packed and input.sorted_indices is not None:
-            hx = [h.index_select(1, input.sorted_indices) for h in hx]
+        if packing.sorted_indices is not None:
+            hx = [h.index_select(1, packing.sorted_indices) for h in hx]
+        return x, hx, packing
 
-        record = self._recording is not None
-        training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-        engine = engines.select(self.engine, self.cell.spec, x.device, record, training)
-        x, h_n, traces = engine.run(
-            self.cell, [self._params(names) for names in self._names], x, hx,
-            batch_sizes=input.batch_sizes if packed else None, num_layers=L, bidirectional=self.bidirectional,
-            dropout=self.dropout, train=self.training, record=record,
-        )
-        traces = traces or {}
-
-        if packed:
-            if input.unsorted_indices is not None:
-                h_n = [h.index_select(1, input.unsorted_indices) for h in h_n]
-                traces = {k: {n: v.index_select(1, input.unsorted_indices) for n, v in t.items()} for k, t in traces.items()}
-            output = PackedSequence(x[mask], input.batch_sizes, input.sorted_indices, input.unsorted_indices)
-        elif unbatched:
+    def _as_given(self, x, h_n, traces, packing):
+        """(output, h_n) laid out as the input came: packed, unbatched or batch_first, the
+        caller's batch order; the recording handed over in that order too."""
+        if packing.unsorted_indices is not None:
+            h_n = [h.index_select(1, packing.unsorted_indices) for h in h_n]
+            traces = {k: {n: v.index_select(1, packing.unsorted_indices) for n, v in t.items()} for k, t in traces.items()}
+        if packing.packed:
+            output = PackedSequence(x[packing.mask], packing.batch_sizes, packing.sorted_indices, packing.unsorted_indices)
+        elif packing.unbatched:
             output, h_n = x.squeeze(1), [h.squeeze(1) for h in h_n]
         else:
             output = x.transpose(0, 1) if self.batch_first else x
         for key, trace in traces.items():
             self._record(key, trace)
         return output, h_n[0] if len(h_n) == 1 else tuple(h_n)
+
+
+class _Packing(NamedTuple):
+    """How a layer's input came: a PackedSequence (with its mask (T, B) of real steps and
+    its orders), unbatched (T, I), or a plain batch."""
+
+    packed: bool
+    unbatched: bool
+    mask: Tensor | None = None
+    batch_sizes: Tensor | None = None
+    sorted_indices: Tensor | None = None
+    unsorted_indices: Tensor | None = None
 
 
 class RecurrentCell(_Recurrent):

@@ -102,7 +102,7 @@ class _BPTT(torch.autograd.Function):
                 "(create_graph=True); use engine='reference' for higher-order gradients"
             )
         plan, states, saved = ctx.plan, ctx.states, ctx.saved
-        cell, sizes = plan.cell, plan.sizes
+        cell = plan.cell
         xs, outputs, *weights = ctx.saved_tensors
         if outputs is not None:
             ctx.whole[0] = outputs
@@ -115,19 +115,7 @@ class _BPTT(torch.autograd.Function):
         steps = _block_steps(B)
         for t1 in range(T, 0, -steps):  # blocks of steps [t0, t1), the last first
             t0 = max(0, t1 - steps)
-            dxw = [None] * (t1 - t0)
-            for t in range(t1 - 1, t0 - 1, -1):
-                n = sizes[t]
-                if n == B:
-                    dnew = (dstate[0] + douts[t], *dstate[1:])
-                    dxw[t - t0], dstate, drhs[t], extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], saved[t])
-                else:  # a packed batch: only the first n rows took part in step t
-                    dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
-                    prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
-                    dxw_t, dprev, drhs[t], extras[t] = cell.step_backward(p, dnew, prev, new, saved[t])
-                    dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
-                    dxw[t - t0] = pad_rows(dxw_t, B)
-            dxw = torch.stack(dxw)  # (steps, B, G)
+            dxw, dstate = _steps_back(ctx, p, douts, dstate, drhs, extras, t0, t1, B)
             block = _block_grads(cell, p, ctx.whole, saved, drhs, extras, dxw, xs, t0, t1, B)
             grads = {k: grads[k] + g for k, g in block.items()} if grads else block
             if dx is not None:
@@ -135,6 +123,26 @@ class _BPTT(torch.autograd.Function):
         if dx is not None and plan.reverse:
             dx = dx.flip(0)
         return (None, dx, *dstate, *(grads[k] for k in plan.names))
+
+
+def _steps_back(ctx, p, douts, dstate, drhs, extras, t0, t1, B):
+    """Steps t1 - 1 down to t0 back, by the cell's hand backward: (dL/dxw of the block
+    (steps, B, G), dL/dstate before step t0); each step's product gradients and extras
+    are left in drhs and extras."""
+    cell, sizes, states, saved = ctx.plan.cell, ctx.plan.sizes, ctx.states, ctx.saved
+    dxw = [None] * (t1 - t0)
+    for t in range(t1 - 1, t0 - 1, -1):
+        n = sizes[t]
+        if n == B:
+            dnew = (dstate[0] + douts[t], *dstate[1:])
+            dxw[t - t0], dstate, drhs[t], extras[t] = cell.step_backward(p, dnew, states[t], states[t + 1], saved[t])
+        else:  # a packed batch: only the first n rows took part in step t
+            dnew = (dstate[0][:n] + douts[t][:n], *(d[:n] for d in dstate[1:]))
+            prev, new = tuple(s[:n] for s in states[t]), tuple(s[:n] for s in states[t + 1])
+            dxw_t, dprev, drhs[t], extras[t] = cell.step_backward(p, dnew, prev, new, saved[t])
+            dstate = tuple(keep_rows(a, d) for a, d in zip(dprev, dstate))
+            dxw[t - t0] = pad_rows(dxw_t, B)
+    return torch.stack(dxw), dstate
 
 
 def _block_grads(cell, p, whole, saved, drhs, extras, dxw, xs, t0, t1, B) -> dict[str, Tensor]:
