@@ -7,6 +7,10 @@ Parameter names, shapes, argument order and return values follow torch.nn, so an
 rnnkit layer loads a torch.nn state_dict and the other way round.
 
 Shapes: T time, B batch, I input, S a state's size, L num_layers, D directions (1 or 2).
+
+Under torch.compile the recurrence itself (`RecurrentLayer._run`) runs eagerly, outside the
+graph, as torch.nn's RNN, LSTM and GRU do (dynamo does not trace those): the rest of a
+model compiles around it.
 """
 
 from __future__ import annotations
@@ -159,7 +163,11 @@ class RecurrentLayer(_Recurrent):
             for k in range(num_layers)
             for d in range(directions)
         ]
+        # torch.nn's bookkeeping of the weights, by name: per layer-direction, and flat
+        self._all_weights = [list(names.values()) for names in self._names]
+        self._flat_weights_names = [full for names in self._all_weights for full in names]
         self.reset_parameters()
+        self.flatten_parameters()
 
     # options shown by repr() when they differ from these defaults
     _defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False, "engine": "auto"}
@@ -174,8 +182,29 @@ class RecurrentLayer(_Recurrent):
         device = torch.device(device) if device is not None else next(self.parameters()).device
         return self.engine if self.engine != "auto" else engines.choose(self.cell, device, recording, training)
 
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters of each layer-direction, in registration order (torch.nn's layout)."""
+        return [[getattr(self, full) for full in names] for names in self._all_weights]
+
+    @property
+    def _flat_weights(self) -> list[Tensor | None]:
+        """Every layer-direction's parameters in one list, as torch.nn's, read from the
+        module on every access, so it is never stale (after .to(), load_state_dict or a
+        replaced parameter); None for a weight that is missing."""
+        return [getattr(self, full, None) for full in self._flat_weights_names]
+
     def flatten_parameters(self) -> None:
-        """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
+        """As torch.nn's: on CUDA, put the weights of a network torch has a kernel for in one
+        buffer in cuDNN's layout, each parameter a view of its part, so that cuDNN does not copy
+        them on every call (see `engines.native.flatten`). Run by the constructor, `.to()`
+        and its kin, and by a forward pass that finds the buffer no longer whole."""
+        engines.native.flatten(self)
+
+    def _apply(self, fn, recurse=True):
+        module = super()._apply(fn, recurse)
+        self.flatten_parameters()  # .to(), .cuda(), .half() and the like made new tensors
+        return module
 
     def forward(self, input, hx=None):
         D, L = 2 if self.bidirectional else 1, self.num_layers
@@ -183,8 +212,7 @@ class RecurrentLayer(_Recurrent):
         packed = isinstance(input, PackedSequence)
         if packed:
             self._check_input(input.data, (2,), f"(N, {self.input_size}) as a PackedSequence's data")
-            batch_sizes = input.batch_sizes.tolist()
-            T, B = len(batch_sizes), batch_sizes[0]
+            T, B = len(input.batch_sizes), int(input.batch_sizes[0])
             mask = (torch.arange(B) < input.batch_sizes[:, None]).to(input.data.device)  # (T, B)
             x = input.data.new_zeros(T, B, self.input_size).index_put((mask,), input.data)
             unbatched = False
@@ -194,7 +222,7 @@ class RecurrentLayer(_Recurrent):
             self._check_input(input, (2, 3), layout)
             unbatched = input.dim() == 2
             x = input.unsqueeze(1) if unbatched else input.transpose(0, 1) if self.batch_first else input
-            batch_sizes = mask = None
+            mask = None
             T, B = x.shape[:2]
             if T == 0:
                 raise ValueError(f"{name}: expected a sequence of at least one step, got input of shape {_shape(input)}")
@@ -208,11 +236,10 @@ class RecurrentLayer(_Recurrent):
         record = self._recording is not None
         training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         engine = engines.select(self.engine, self.cell, x.device, record, training)
+        if B == 0:  # nothing to compute; the reference engine's empty outputs still reach the weights' gradients
+            engine = engines.reference
         traces = {}
-        if engine is engines.native:
-            x, h_n = engine.run_stack(self, x, hx, input.batch_sizes if packed else None, mask)
-        else:
-            x, h_n = self._run_layers(engine, x, hx, batch_sizes, traces if record else None)
+        x, h_n = self._run(engine, x, hx, input.batch_sizes if packed else None, mask, traces if record else None)
 
         if packed:
             if input.unsorted_indices is not None:
@@ -226,6 +253,14 @@ class RecurrentLayer(_Recurrent):
         for key, trace in traces.items():
             self._record(key, trace)
         return output, h_n[0] if len(h_n) == 1 else tuple(h_n)
+
+    @torch.compiler.disable
+    def _run(self, engine, x, hx, batch_sizes, mask, traces):
+        """The stack on `engine`: (output (T, B, D*O), h_n as hx); `batch_sizes` the tensor
+        of a packed input, whose real steps `mask` (T, B) marks."""
+        if engine is engines.native:
+            return engine.run_stack(self, x, hx, batch_sizes, mask)
+        return self._run_layers(engine, x, hx, None if batch_sizes is None else batch_sizes.tolist(), traces)
 
     def _run_layers(self, engine, x, hx, batch_sizes, traces):
         """The stack, one layer and direction at a time: (output (T, B, D*O), h_n as hx)."""
