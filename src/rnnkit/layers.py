@@ -7,6 +7,10 @@ Parameter names, shapes, argument order and return values follow torch.nn, so an
 rnnkit layer loads a torch.nn state_dict and the other way round.
 
 Shapes: T time, B batch, I input, S a state's size, L num_layers, D directions (1 or 2).
+
+Under torch.compile the recurrence itself (`RecurrentLayer._run`) runs eagerly, outside the
+graph, as torch.nn's RNN, LSTM and GRU do (dynamo does not trace those): the rest of a
+model compiles around it.
 """
 
 from __future__ import annotations
@@ -160,7 +164,11 @@ class RecurrentLayer(_Recurrent):
             for k in range(num_layers)
             for d in range(directions)
         ]
+        # torch.nn's bookkeeping of the weights, by name: per layer-direction, and flat
+        self._all_weights = [list(names.values()) for names in self._names]
+        self._flat_weights_names = [full for names in self._all_weights for full in names]
         self.reset_parameters()
+        self.flatten_parameters()
 
     # options shown by repr() when they differ from these defaults
     _defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False, "engine": "auto"}
@@ -175,20 +183,48 @@ class RecurrentLayer(_Recurrent):
         device = torch.device(device) if device is not None else next(self.parameters()).device
         return self.engine if self.engine != "auto" else engines.choose(self.cell.spec, device, recording, training)
 
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters of each layer-direction, in registration order (torch.nn's layout)."""
+        return [[getattr(self, full) for full in names] for names in self._all_weights]
+
+    @property
+    def _flat_weights(self) -> list[Tensor | None]:
+        """Every layer-direction's parameters in one list, as torch.nn's, read from the
+        module on every access, so it is never stale (after .to(), load_state_dict or a
+        replaced parameter); None for a weight that is missing."""
+        return [getattr(self, full, None) for full in self._flat_weights_names]
+
     def flatten_parameters(self) -> None:
-        """torch.nn compatibility: rnnkit keeps no flattened weight buffer, so nothing to do."""
+        """As torch.nn's: on CUDA, put the weights of a network torch has a kernel for in one
+        buffer in cuDNN's layout, each parameter a view of its part, so that cuDNN does not copy
+        them on every call (see `engines.native.flatten`). Run by the constructor, `.to()`
+        and its kin, and by the native engine when it finds the buffer no longer whole."""
+        engines.native.flatten(self.cell, self._flat_weights, self._all_weights, self.num_layers, self.bidirectional)
+
+    def _apply(self, fn, recurse=True):
+        module = super()._apply(fn, recurse)
+        self.flatten_parameters()  # .to(), .cuda(), .half() and the like made new tensors
+        return module
 
     def forward(self, input, hx=None):
         x, hx, packing = self._time_major(input, hx)
         record = self._recording is not None
         training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         engine = engines.select(self.engine, self.cell.spec, x.device, record, training)
-        x, h_n, traces = engine.run(
-            self.cell, [self._params(names) for names in self._names], x, hx,
-            batch_sizes=packing.batch_sizes if packing.packed else None, num_layers=self.num_layers,
-            bidirectional=self.bidirectional, dropout=self.dropout, train=self.training, record=record,
-        )
+        if x.shape[1] == 0:  # nothing to compute; the reference engine's empty outputs still reach the weights' gradients
+            engine = engines.ENGINES["reference"]
+        x, h_n, traces = self._run(engine, x, hx, packing.batch_sizes, record)
         return self._as_given(x, h_n, traces or {}, packing)
+
+    @torch.compiler.disable
+    def _run(self, engine, x, hx, batch_sizes, record):
+        """The stack on `engine`, eagerly even under torch.compile: engines.Run."""
+        return engine.run(
+            self.cell, [self._params(names) for names in self._names], x, hx, batch_sizes=batch_sizes,
+            num_layers=self.num_layers, bidirectional=self.bidirectional, dropout=self.dropout,
+            train=self.training, record=record,
+        )
 
     def _time_major(self, input, hx):
         """Checked input as (T, B, I) time-major, padded; the initial states, one (L*D, B, S)
