@@ -214,12 +214,14 @@ class RecurrentLayer(_Recurrent):
         engine = engines.select(self.engine, self.cell.spec, x.device, record, training)
         if x.shape[1] == 0:  # nothing to compute; the reference engine's empty outputs still reach the weights' gradients
             engine = engines.ENGINES["reference"]
-        x, h_n, traces = self._run(engine, x, hx, packing.batch_sizes, record)
+        run = self._run
+        if torch.compiler.is_compiling():  # only then: torch.compiler.disable imports the compiler (seconds)
+            run = torch.compiler.disable(run)
+        x, h_n, traces = run(engine, x, hx, packing.batch_sizes, record)
         return self._as_given(x, h_n, traces or {}, packing)
 
-    @torch.compiler.disable
     def _run(self, engine, x, hx, batch_sizes, record):
-        """The stack on `engine`, eagerly even under torch.compile: engines.Run."""
+        """The stack on `engine`, run eagerly under torch.compile: engines.Run."""
         return engine.run(
             self.cell, [self._params(names) for names in self._names], x, hx, batch_sizes=batch_sizes,
             num_layers=self.num_layers, bidirectional=self.bidirectional, dropout=self.dropout,

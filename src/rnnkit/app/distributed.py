@@ -34,6 +34,7 @@ def process_group(device: str) -> Iterator[tuple[int, int, str]]:
         yield rank, world, device
     finally:
         if world > 1 and dist.is_initialized():
+            dist.barrier()  # no process leaves while another may still be in a collective with it
             dist.destroy_process_group()
 
 

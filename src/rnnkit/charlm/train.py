@@ -206,9 +206,8 @@ def train(cfg: TrainConfig, on_step=None) -> int:
 
     with distributed.process_group(cfg.device) as (rank, world, device):
         stop = StopRequest()
-        try:
-            trainer = Trainer(dataclasses.replace(cfg, device=device), rank, world)
-            return _loop(trainer, stop, on_step, tqdm)
+        try:  # the trainer (and its DDP model) is gone before the process group is left
+            return _loop(Trainer(dataclasses.replace(cfg, device=device), rank, world), stop, on_step, tqdm)
         finally:
             stop.restore()
 
