@@ -115,8 +115,8 @@ def check(config) -> None:
         valid, value = f.metadata.get("valid"), getattr(config, f.name)
         if valid and value is not None and not valid.holds(value):
             var = f.metadata.get("metavar", {"int": "N", "float": "X"}.get(_kind(f), "X"))
-            finite = "a finite " if _kind(f) == "float" else ""
-            raise UserError(f"{flag(f.name)} {value} is out of range: expected {finite}{valid.describe(var)}")
+            finite = " and finite" if isinstance(value, float) and math.isinf(value) else ""
+            raise UserError(f"{flag(f.name)} {value} is out of range: expected {valid.describe(var)}{finite}")
 
 
 def from_args(config_cls, args: argparse.Namespace):

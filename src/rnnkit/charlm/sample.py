@@ -26,7 +26,7 @@ def generate(model, vocab: Vocab, prime: str, length: int, temperature: float = 
     if not prime:
         raise UserError("--prime must have at least one character")
     if not 0 < temperature < math.inf:
-        raise UserError(f"--temperature {temperature} is out of range: expected a finite X > 0")
+        raise UserError(f"--temperature {temperature} is out of range: expected X > 0 and finite")
     device = next(model.parameters()).device
     ids = torch.tensor([vocab.encode(prime, "--prime")], device=device)  # (1, len(prime))
     was_training = model.training

@@ -306,27 +306,26 @@ def _loop(t: Trainer, stop: StopRequest, on_step, tqdm) -> int:
     chars_per_step = cfg.batch * cfg.bptt
     if lead:
         _announce(t)
-    bar = tqdm(total=cfg.steps * chars_per_step or None, initial=t.step * chars_per_step, unit="char",
-               unit_scale=True, dynamic_ncols=True, disable=not lead, mininterval=0.5)
     signum = 0
     clock = _Clock(t.step + 1)
-    while t.calibrate_at or t.step < t.cfg.steps:
-        clock.at_step(t.step)
-        loss = t.train_step()
-        bar.update(chars_per_step)
-        bar.set_postfix(loss=f"{loss:.3f}", bpc=f"{loss * BITS:.3f}", refresh=False)
-        if lead:
-            t.log.append({"step": t.step, "loss": loss, "lr": learning_rate(t.cfg, t.step - 1),
-                          "chars": t.step * chars_per_step, "seconds": round(clock.seconds(), 3)})
-        if on_step:
-            on_step(t)
-        due = t.step % cfg.eval_every == 0 or t.step == t.cfg.steps or t.step == t.calibrate_at
-        if due and _validate(t, bar, clock):
-            break
-        signum = distributed.largest(stop.signal, t.world, t.device)  # all processes stop together
-        if signum:
-            break
-    bar.close()
+    with tqdm(total=cfg.steps * chars_per_step or None, initial=t.step * chars_per_step, unit="char",
+              unit_scale=True, dynamic_ncols=True, disable=not lead, mininterval=0.5) as bar:  # closed before any error line
+        while t.calibrate_at or t.step < t.cfg.steps:
+            clock.at_step(t.step)
+            loss = t.train_step()
+            bar.update(chars_per_step)
+            bar.set_postfix(loss=f"{loss:.3f}", bpc=f"{loss * BITS:.3f}", refresh=False)
+            if lead:
+                t.log.append({"step": t.step, "loss": loss, "lr": learning_rate(t.cfg, t.step - 1),
+                              "chars": t.step * chars_per_step, "seconds": round(clock.seconds(), 3)})
+            if on_step:
+                on_step(t)
+            due = t.step % cfg.eval_every == 0 or t.step == t.cfg.steps or t.step == t.calibrate_at
+            if due and _validate(t, bar, clock):
+                break
+            signum = distributed.largest(stop.signal, t.world, t.device)  # all processes stop together
+            if signum:
+                break
     if t.saved_last != t.step:
         t.save("last")
     if lead:

@@ -17,7 +17,7 @@ from rnnkit.app.trained import open_trained
 from . import plots
 from .analysis import LEFT, RIGHT, saturation
 from .config import GradientsConfig, InspectConfig
-from .gradients import CELLS, INITS, measure
+from .gradients import CELLS, INITS, make_network, measure
 from .viewer import page_data, render
 
 
@@ -97,14 +97,14 @@ def _names(value: str, valid, flag: str) -> list[str]:
 
 def run_gradients(cfg: GradientsConfig) -> int:
     cells, inits = _names(cfg.cell, CELLS, "cell"), _names(cfg.init, INITS, "init")
+    if not any(make_network(cell, 1, cfg.seed, init, cfg.lag) for cell in cells for init in inits):
+        raise UserError(f"nothing to measure: --init {cfg.init} sets the gates of lstm and gru only, "
+                        f"and --cell is {cfg.cell}; add torch to --init or lstm or gru to --cell")
     out = output_folder(cfg.out)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     norms = {k: v.numpy() for k, v in measure(cells, cfg.lag, tuple(inits), cfg.hidden, cfg.batch,
                                                 cfg.train_steps, cfg.seed).items()}
-    if not norms:
-        raise UserError(f"nothing to measure: --init {cfg.init} sets the gates of lstm and gru only, "
-                        f"and --cell is {cfg.cell}; add torch to --init or lstm or gru to --cell")
     with open(out / "gradients.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("t", *norms), *([t, *(f"{v[t]:.6e}" for v in norms.values())]
                                                   for t in range(cfg.lag))])
