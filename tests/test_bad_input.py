@@ -166,6 +166,13 @@ def test_a_byte_order_mark_is_dropped_and_standard_input_is_a_text(places, tmp_p
     assert scored == [capsys.readouterr().out.split(": ", 1)[1]] * 2  # the same text, the same score
 
 
+def test_standard_input_from_a_terminal_is_refused(places, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert main(["eval", "--checkpoint", str(places["<run>"]), "--text", "-"]) == 1
+    assert capsys.readouterr().err == ("rnnkit: error: --text - reads standard input, which is a terminal here: "
+                                       "pipe the text in (< FILE)\n")
+
+
 def test_a_ctrnn_whose_euler_step_overshoots_warns():
     import rnnkit
 

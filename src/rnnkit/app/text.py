@@ -20,6 +20,8 @@ def read_text(path: str) -> str:
     named pipe such as /dev/stdin is read as it is given, never resolved first). A one-line
     UserError says what is wrong with a text that cannot be used."""
     name = text_name(path)
+    if path == STDIN and sys.stdin.isatty():
+        raise UserError("--text - reads standard input, which is a terminal here: pipe the text in (< FILE)")
     try:
         raw = sys.stdin.buffer.read() if path == STDIN else Path(path).read_bytes()
     except OSError as e:
