@@ -4,6 +4,8 @@ import argparse
 import ast
 import dataclasses
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -11,9 +13,9 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.app import checkpoint, networks
+from rnnkit.app import checkpoint, metrics, networks
 from rnnkit.app.errors import UserError
-from rnnkit.app.options import add_flags, from_args, option
+from rnnkit.app.options import Range, add_flags, from_args, option, typed
 from rnnkit.app.text import read_text
 from rnnkit.app.trained import open_trained
 from rnnkit.charlm.config import CharLMError, TrainConfig
@@ -49,6 +51,67 @@ def test_a_config_makes_grouped_flags_and_back():
     assert from_args(Config, parser.parse_args(["--size", "5"])) == Config(size=5, name=None)
     assert [g.title for g in parser._action_groups[-2:]] == ["shape", "naming"]
     assert "how big (default: 3)" in parser.format_help()
+
+
+@pytest.mark.parametrize("valid, var, inside, outside, shown", [
+    (Range(1), "N", [1, 7], [0, -3], "N >= 1"),
+    (Range(0, open_low=True), "X", [1e-300, 2.0], [0.0, -1.0, float("nan"), float("inf")], "X > 0"),
+    (Range(0, 1, open_high=True), "X", [0.0, 0.5], [1.0, -0.1, float("nan")], "0 <= X < 1"),
+    (Range(0, 1, open_low=True, open_high=True), "X", [0.05], [0.0, 1.0], "0 < X < 1"),
+    (Range(4, 10), "N", [4, 10], [3, 11], "4 <= N <= 10"),
+    (Range(high=2.5), "X", [-5.0, 2.5], [2.6, float("-inf")], "X <= 2.5"),
+])
+def test_a_range_holds_its_values_and_says_which(valid, var, inside, outside, shown):
+    assert all(valid.holds(v) for v in inside) and not any(valid.holds(v) for v in outside)
+    assert valid.describe(var) == shown
+
+
+def test_a_flag_out_of_range_is_one_line_and_help_shows_the_range():
+    @dataclasses.dataclass
+    class Config:
+        size: int = option(3, "shape", "how big", valid=Range(1))
+        rate: float = option(0.5, "shape", "how fast", valid=Range(0, 1))
+
+    parser = argparse.ArgumentParser()
+    add_flags(parser, Config)
+    assert "how big (default: 3; N >= 1)" in parser.format_help()
+    assert "how fast (default: 0.5; 0 <= X <= 1)" in parser.format_help()
+    with pytest.raises(UserError, match=r"^--size 0 is out of range: expected N >= 1$"):
+        from_args(Config, parser.parse_args(["--size", "0"]))
+    with pytest.raises(UserError, match=r"^--rate inf is out of range: expected 0 <= X <= 1 and finite$"):
+        from_args(Config, parser.parse_args(["--rate", "inf"]))
+    assert typed(Config, parser.parse_args(["--rate", "0.5"])) == {"rate"}  # typed, though it is the default
+    assert typed(Config, parser.parse_args([])) == set()
+
+
+def test_every_numeric_flag_of_every_command_declares_its_range_and_shows_it():
+    for command in ("train", "sample", "eval", "inspect", "gradients"):
+        sub = build_parser()._subparsers._group_actions[0].choices[command]
+        numeric = [a for a in sub._actions if a.type in (int, float)]
+        shown = re.compile(r".*; ([-\d.e+]+ <=? )?[NX]( [<>]=? [-\d.e+]+)?\)", re.S)
+        assert len(numeric) >= 2 and all(shown.fullmatch(a.help) for a in numeric), command
+
+
+def test_leftovers_of_a_killed_save_are_removed_and_nothing_else(tmp_path):
+    checkpoint.save(tmp_path, "last", {"step": 5}, {"w": torch.zeros(2)}, application="charlm")
+    committed = sorted(p.name for p in tmp_path.iterdir())
+    leftovers = [".last-0000010.safetensors.tmp-999999999", "last-0000010.safetensors", "best-0000003.safetensors"]
+    for name in leftovers:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / f".metrics.jsonl.tmp-{os.getpid()}").write_bytes(b"x")  # a living process is still writing it
+    (tmp_path / "notes.safetensors").write_bytes(b"mine")
+    assert checkpoint.clean_leftovers(tmp_path) == sorted(leftovers)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [*committed, f".metrics.jsonl.tmp-{os.getpid()}", "notes.safetensors"])
+
+
+def test_a_metrics_line_cut_by_a_kill_is_dropped_and_a_foreign_log_refused(tmp_path):
+    log = metrics.MetricsLog(tmp_path / "metrics.jsonl")
+    log.path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo')
+    assert log.read() == [{"step": 1, "loss": 2.0}]
+    log.path.write_text("step,loss\n1,2.0\n")
+    with pytest.raises(UserError, match="was not written by rnnkit"):
+        log.read()
 
 
 LAYERS = {  # the table of docs/charlm.md: name -> (layer class, options it must have)

@@ -117,7 +117,7 @@ def test_gru_gates_and_a_gateless_rnn(tmp_path):
     (["--text", "a", "--text-file", "x.txt"], "give the text to run the model on with --text TEXT or --text-file FILE"),
     (["--text", "ANNE: Zed"], "--text has 1 character(s) not in the model's vocabulary: 'Z'"),
     (["--text-file", "/nonexistent/t.txt"], "cannot read text /nonexistent/t.txt"),
-    (["--text", "a", "--top", "0"], "--top must be at least 1"),
+    (["--text", "a", "--top", "0"], "--top 0 is out of range: expected N >= 1"),
 ])
 def test_bad_input_is_a_one_line_error(tmp_path, capsys, flags, message):
     save_model(tmp_path / "run", "lstm")

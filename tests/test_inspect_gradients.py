@@ -110,8 +110,8 @@ def test_gradients_command_writes_the_measured_numbers(tmp_path, capsys):
 @pytest.mark.parametrize("flags, message", [
     (["--cell", "rnn,elman"], "--cell 'rnn,elman': choose from rnn, lstm, gru, jordan, ctrnn"),
     (["--init", "xavier"], "--init 'xavier': choose from torch, chrono"),
-    (["--lag", "2"], "--lag must be at least 4"),
-    (["--hidden", "0"], "--hidden must be at least 1"),
+    (["--lag", "2"], "--lag 2 is out of range: expected N >= 4"),
+    (["--hidden", "0"], "--hidden 0 is out of range: expected N >= 1"),
 ])
 def test_gradients_command_bad_flags_are_one_line_errors(tmp_path, capsys, flags, message):
     assert main(["gradients", "--out", str(tmp_path), *flags]) == 1

@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
+import torch
+
 from .app.errors import UserError
-from .app.options import add_flags, from_args
+from .app.options import add_flags, from_args, typed
 from .charlm.config import EvalConfig, SampleConfig, TrainConfig
 from .inspect.config import GradientsConfig, InspectConfig
 
@@ -24,7 +28,7 @@ APP_DEPENDENCIES = ("safetensors", "tqdm", "matplotlib")  # the optional extra "
 def _train(args) -> int:
     from .charlm.train import train
 
-    return train(from_args(TrainConfig, args))
+    return train(from_args(TrainConfig, args), typed=typed(TrainConfig, args))
 
 
 def _sample(args) -> int:
@@ -51,8 +55,15 @@ def _gradients(args) -> int:
     return run_gradients(from_args(GradientsConfig, args))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose errors (an unknown flag, a value that is not a number) are one line."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit", description=__doc__.split("\n\n")[0],
+    parser = _Parser(prog="rnnkit", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.split("\n\n")[1:]))
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -70,18 +81,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str) -> int:
+    print(f"rnnkit: error: {message}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """The rnnkit command: 0 when done, 1 after one line on bad input, 2 on a misspelt command
+    line, 128 + N when stopped by signal N (130: Ctrl-C); never a traceback for a user's mistake."""
     try:
+        args = build_parser().parse_args(argv)
         return args.command(args)
     except UserError as e:
-        print(f"rnnkit: error: {e}", file=sys.stderr)
-        return 1
+        return _error(str(e))
     except ModuleNotFoundError as e:
         if e.name not in APP_DEPENDENCIES:
             raise
-        print(f"rnnkit: error: the rnnkit command needs {e.name}: pip install 'rnnkit[app]'", file=sys.stderr)
-        return 1
+        return _error(f"the rnnkit command needs {e.name}: pip install 'rnnkit[app]'")
     except KeyboardInterrupt:
         print("rnnkit: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as a program killed by SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's last flush must not fail again
+        return 128 + signal.SIGPIPE
+    except (MemoryError, RuntimeError) as e:  # torch's allocators: "can't allocate memory", OutOfMemoryError
+        if not isinstance(e, (MemoryError, torch.OutOfMemoryError)) and "can't allocate memory" not in str(e):
+            raise
+        return _error("out of memory: use a smaller model (--hidden, --layers), --batch or text")
+    except OSError as e:  # the disk or a folder failed under a running command (full, made unwritable)
+        return _error(f"cannot write or read {e.filename or 'a file'}: {e.strerror or e}")

@@ -84,7 +84,67 @@ def find(path: str, prefer: tuple[str, ...] = ("best", "last")) -> Path:
         raise UserError(f"no checkpoint in {p} (expected {' or '.join(k + '.json' for k in prefer)})")
     if not p.exists():
         raise UserError(f"checkpoint {p} does not exist")
+    if p.suffix == ".safetensors" and re.fullmatch(r"[a-z]+-[0-9]+", p.stem):
+        raise UserError(f"{p} is the weights file of a checkpoint; give its run folder {p.parent} "
+                        f"or the {p.stem.split('-')[0]}.json beside it")
     return p
+
+
+def newest(run: str, kinds: tuple[str, ...] = ("last", "best")) -> Path:
+    """The checkpoint JSON of run folder ``run`` with the highest step among ``kinds``: where a
+    run killed at any moment continues from (a kill between two checkpoints of one validation
+    leaves ``best`` ahead of ``last``)."""
+    folder = Path(run)
+    if not folder.is_dir():
+        raise UserError(f"run folder {folder} does not exist" if not folder.exists()
+                        else f"{folder} is not a run folder; --resume takes the folder of the run to continue")
+    found = {}
+    for kind in kinds:
+        try:
+            found[kind] = json.loads((folder / f"{kind}.json").read_text(encoding="utf-8"))["step"]
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, KeyError, TypeError):  # damaged: chosen only if alone, so that load says so
+            found[kind] = -1
+    if not found:
+        raise UserError(f"no checkpoint in {folder}: a run saves its first one at its first validation "
+                        f"(--eval-every), so a run stopped before it cannot be continued; start it again with "
+                        f"--run-dir {folder}")
+    return folder / f"{max(found, key=found.get)}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def clean_leftovers(run: Path) -> list[str]:
+    """Delete what a process killed while saving leaves in a run folder, and return the names:
+    temporary files of processes no longer alive, and weights files their checkpoint JSON does
+    not name (written, but never committed)."""
+    removed = []
+    for tmp in run.glob(".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+    for weights in run.glob("*-*.safetensors"):
+        kind = weights.name.split("-")[0]
+        try:
+            named = json.loads((run / f"{kind}.json").read_text(encoding="utf-8")).get("weights")
+        except FileNotFoundError:
+            named = None
+        except (OSError, ValueError, AttributeError):
+            continue  # a damaged checkpoint: load explains it; nothing here is deleted
+        if re.fullmatch(r"[a-z]+-[0-9]{7}\.safetensors", weights.name) and weights.name != named:
+            weights.unlink(missing_ok=True)
+            removed.append(weights.name)
+    return sorted(removed)
 
 
 def _check_format(meta_path: Path, meta, application: str | None) -> None:
@@ -105,9 +165,16 @@ def load(path: str, prefer: tuple[str, ...] = ("best", "last"), *,
     a one-line UserError if it is not a sound one."""
     meta_path = find(path, prefer)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"checkpoint {meta_path} is corrupt or truncated ({e})") from None
+        raw = meta_path.read_bytes()
+    except OSError as e:
+        raise UserError(f"cannot read checkpoint {meta_path}: {e.strerror or e}") from None
+    try:
+        meta = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        if raw.lstrip().startswith(b"{") and b'"rnnkit.' in raw[:300]:  # one of ours, cut short or damaged
+            raise UserError(f"checkpoint {meta_path} is corrupt or truncated ({e})") from None
+        raise UserError(f"{meta_path} is not an rnnkit checkpoint (expected a run folder, or the best.json or "
+                        "last.json in one; rnnkit never reads torch.save pickles)") from None
     _check_format(meta_path, meta, application)
     weights = meta_path.parent / str(meta.get("weights"))
     if not weights.is_file():

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from .checkpoint import atomic_write, atomic_write_text
+from .errors import UserError
 
 
 class MetricsLog:
@@ -15,9 +16,27 @@ class MetricsLog:
         self.path = path
 
     def read(self) -> list[dict]:
+        """The records; a last line cut short by a kill is dropped, and a file this class did not
+        write (a user's own metrics.jsonl in the folder) is a UserError, never overwritten."""
         if not self.path.exists():
             return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+        text = self.path.read_text(encoding="utf-8", errors="replace")
+        lines = text.split("\n")
+        records = []
+        for number, line in enumerate(lines, 1):
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+                    raise ValueError("no step")
+            except ValueError:
+                if number == len(lines):  # the line being written when the run was killed
+                    break
+                raise UserError(f"{self.path} was not written by rnnkit (line {number} is not a record with "
+                                "a step); choose another --run-dir") from None
+            records.append(record)
+        return records
 
     def truncate(self, step: int) -> None:
         """Forget records after ``step``: a resumed run writes them again."""

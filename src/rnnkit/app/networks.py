@@ -26,6 +26,7 @@ NETWORKS = {
     "ctrnn": lambda i, h, **kw: rnnkit.CTRNN(i, h, **kw),
 }
 NAMES = tuple(NETWORKS)
+ENGINES = rnnkit.engines.NAMES  # how a network may be run: auto, reference, fused, native
 
 
 def build(name: str, input_size: int, hidden_size: int, **options) -> nn.Module:

@@ -8,24 +8,28 @@ import torch
 
 from .distributed import gather
 from .errors import UserError
+from .options import flag
 
 
-def resumed_config(given, saved: dict, keep: tuple[str, ...], source: str):
-    """The interrupted run's config (``saved``, as its checkpoint holds it) with the fields in
-    ``keep`` taken from ``given``; any other flag given, set to something else than the run's,
-    is an error, not a silent change."""
+def resumed_config(given, typed: frozenset[str], saved: dict, may_change: tuple[str, ...], source: str):
+    """The interrupted run's config (``saved``, as its checkpoint holds it) with the flags the
+    user ``typed`` applied, and a list of what they changed (``--steps 300 (was 200)``). A typed
+    flag in ``may_change`` is applied; any other one must repeat the run's value: a change is
+    refused, never made silently."""
     cls = type(given)
     try:
         had = cls(**saved)
     except TypeError as e:
         raise UserError(f"checkpoint {source} has no usable config ({e})") from None
-    defaults = cls()
-    for f in dataclasses.fields(cls):
-        new, old = getattr(given, f.name), getattr(had, f.name)
-        if f.name not in keep and new != getattr(defaults, f.name) and new != old:
-            raise UserError(f"--{f.name.replace('_', '-')} {new} differs from the resumed run's {old}; "
-                            "a resumed run keeps its configuration")
-    return dataclasses.replace(had, **{k: getattr(given, k) for k in keep})
+    for name in sorted(typed - set(may_change)):
+        new, old = getattr(given, name), getattr(had, name)
+        if new != old:
+            raise UserError(f"{flag(name)} {new} differs from the resumed run's {old}; a resumed run keeps its "
+                            f"configuration except {', '.join(flag(n) for n in may_change if n != 'resume')}")
+    applied = {name: getattr(given, name) for name in typed & set(may_change)}
+    changes = [f"{flag(name)} {value} (was {getattr(had, name)})" for name, value in applied.items()
+               if name != "resume" and value != getattr(had, name)]
+    return dataclasses.replace(had, **applied), sorted(changes)
 
 
 def optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:

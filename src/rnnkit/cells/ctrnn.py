@@ -13,6 +13,7 @@ Shapes: B batch, I input, H hidden.  PyTorch's nn.RNN names for the weights.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -36,6 +37,9 @@ class CTRNNMath(CellMath):
         for name, value in (("dt", dt), ("tau", tau)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if dt / tau > 1:
+            warnings.warn(f"CTRNN dt={dt} / tau={tau} = {dt / tau:g} > 1: the Euler step overshoots the state it "
+                          "relaxes towards and is unstable; use dt <= tau", stacklevel=3)
         super().__init__(
             hidden_size, bias, nonlinearity=nonlinearity, dt=float(dt), tau=float(tau), learn_tau=bool(learn_tau)
         )

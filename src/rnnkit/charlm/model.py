@@ -37,15 +37,24 @@ class CharLM(nn.Module):
         return self.head(self.drop(out)), state
 
 
+def streams_for(length: int, streams: int, bptt: int) -> tuple[int, int]:
+    """(rows, characters scored per row) when a text of ``length`` characters is cut into at
+    most ``streams`` rows read ``bptt`` characters at a time: at least one chunk per row."""
+    if length < 2 or streams < 1 or bptt < 1:
+        raise ValueError(f"nothing to score: {length} characters, {streams} streams of chunks of {bptt}")
+    rows = max(1, min(streams, (length - 1) // bptt))
+    return rows, (length - 1) // rows
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, ids: torch.Tensor, streams: int, bptt: int) -> float:
     """Mean cross-entropy in nats per character of predicting ``ids[1:]`` from what precedes it.
 
     The text is cut into ``streams`` rows read side by side, the state carried chunk to chunk,
-    so each character but a row's first is predicted from its whole row so far.
+    so each character but a row's first is predicted from its whole row so far; the
+    characters scored are ``streams_for``'s rows times their length (a ValueError if none).
     """
-    streams = max(1, min(streams, (len(ids) - 1) // bptt))  # at least one chunk per stream
-    n = (len(ids) - 1) // streams  # characters scored per stream
+    streams, n = streams_for(len(ids), streams, bptt)
     x, y = ids[: streams * n].view(streams, n), ids[1: streams * n + 1].view(streams, n)  # (B, n)
     was_training, total, state = model.training, 0.0, None
     model.eval()

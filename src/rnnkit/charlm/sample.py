@@ -1,6 +1,7 @@
 """Generating text from a trained model, one character at a time."""
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 
@@ -24,15 +25,16 @@ def generate(model, vocab: Vocab, prime: str, length: int, temperature: float = 
     """
     if not prime:
         raise UserError("--prime must have at least one character")
-    if temperature <= 0:
-        raise UserError("--temperature must be positive")
+    if not 0 < temperature < math.inf:
+        raise UserError(f"--temperature {temperature} is out of range: expected X > 0 and finite")
     device = next(model.parameters()).device
     ids = torch.tensor([vocab.encode(prime, "--prime")], device=device)  # (1, len(prime))
     was_training = model.training
     model.eval()
     logits, state = model(ids)
     for _ in range(length):
-        scores = logits[0, -1] / temperature  # (V,)
+        # the likeliest character scores 0: however small the temperature, no score overflows to +inf
+        scores = (logits[0, -1] - logits[0, -1].max()) / temperature  # (V,)
         if 0 < top_k < len(vocab):
             kth = torch.topk(scores, top_k).values[-1]
             scores = scores.masked_fill(scores < kth, float("-inf"))

@@ -24,8 +24,10 @@ from rnnkit.app.device import resolve_device
 from rnnkit.app.errors import UserError
 from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.networks import detach, state_from_tensors, state_tensors
+from rnnkit.app.options import not_default
 from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.signals import StopRequest
+from rnnkit.app.text import STDIN, text_name
 
 from .config import TrainConfig
 from .corpus import DEFAULT_CORPUS, Vocab, load_text, split, text_sha256
@@ -33,7 +35,11 @@ from .model import APPLICATION, BITS, CharLM, evaluate
 from .sample import generate
 
 CALIBRATION_STEPS = 10  # steps timed before a run with a time budget fixes its step count
-KEEP_ON_RESUME = ("resume", "run_dir", "device", "threads", "engine")  # may differ from the interrupted run's
+# flags a resumed run applies (any other one that differs from the run's is refused): where
+# the run goes on and for how long, how often it validates and stops, how it runs on this machine;
+# --text may name the same text elsewhere (its sha256 is checked)
+MAY_CHANGE_ON_RESUME = ("resume", "text", "steps", "minutes", "eval_every", "patience", "sample_length",
+                        "device", "threads", "engine")
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -46,23 +52,35 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _settled_config(cfg: TrainConfig) -> tuple[TrainConfig, dict, dict]:
-    """The run's config, and the checkpoint (meta, tensors) it resumes from (empty for a new run)."""
+def _settled_config(cfg: TrainConfig, typed: frozenset[str]) -> tuple[TrainConfig, dict, dict, list[str]]:
+    """The run's config, the checkpoint (meta, tensors) it resumes from (empty for a new run),
+    and the changes a resumed run applies."""
+    if cfg.text and cfg.text != STDIN:  # the run remembers where its text is, whatever the working directory later
+        cfg = dataclasses.replace(cfg, text=str(Path(cfg.text).absolute()))  # not resolved: /dev/stdin stays itself
     if not cfg.resume:
-        if cfg.text:  # the run remembers where its text is, whatever the working directory later
-            cfg = dataclasses.replace(cfg, text=str(Path(cfg.text).resolve()))
-        return cfg, {}, {}
-    meta, tensors = checkpoint.load(cfg.resume, prefer=("last",), application=APPLICATION)
-    resumed = resume.resumed_config(cfg, meta.get("config"), KEEP_ON_RESUME, cfg.resume)
-    return dataclasses.replace(resumed, run_dir=cfg.resume), meta, tensors
+        return cfg, {}, {}, []
+    if "run_dir" in typed and Path(cfg.run_dir).absolute() != Path(cfg.resume).absolute():
+        raise UserError(f"--run-dir {cfg.run_dir} with --resume {cfg.resume}: a resumed run stays in its folder")
+    meta, tensors = checkpoint.load(str(checkpoint.newest(cfg.resume)), application=APPLICATION)
+    if "rng" not in tensors:
+        raise UserError(f"the checkpoint of {cfg.resume} (step {meta['step']}) was written by an older rnnkit "
+                        "without the optimiser state a resumed run needs; sample or eval it, or start a new run")
+    resumed, changes = resume.resumed_config(cfg, typed - {"run_dir"}, meta.get("config"), MAY_CHANGE_ON_RESUME,
+                                             cfg.resume)
+    if "steps" in typed and 0 < resumed.steps <= meta["step"]:
+        raise UserError(f"--steps {resumed.steps}: the run is already at step {meta['step']}; "
+                        "give it more steps to continue it")
+    if "minutes" in typed and "steps" not in typed:  # a new time budget, from now: counted again after 10 steps
+        changes.append(f"the step count is fixed again {CALIBRATION_STEPS} steps from now")
+    return dataclasses.replace(resumed, run_dir=cfg.resume), meta, tensors, changes
 
 
 class Trainer:
     """One process's share of a run: its config, data, model, optimiser and checkpoints."""
 
-    def __init__(self, cfg: TrainConfig, rank: int = 0, world: int = 1):
+    def __init__(self, cfg: TrainConfig, rank: int = 0, world: int = 1, typed: frozenset[str] = frozenset()):
         self.rank, self.world = rank, world
-        self.cfg, meta, tensors = _settled_config(cfg)
+        self.cfg, meta, tensors, self.changes = _settled_config(cfg, typed)
         self._set_up_system()
         self._load_data(meta)
         self.run = prepare_run_folder(self.cfg.run_dir, bool(self.cfg.resume)) if rank == 0 else None
@@ -70,6 +88,10 @@ class Trainer:
         self.log = MetricsLog(self.run / "metrics.jsonl") if self.run else None
         if self.log:
             self.log.truncate(self.step)
+        # the step at the end of which the step count is fixed from the time steps take (None: fixed)
+        recount = not self.cfg.steps or ("minutes" in typed and "steps" not in typed and bool(meta))
+        self.calibrate_at = self.step + CALIBRATION_STEPS if recount else None
+        self.saved_last = None  # the step of the last `last` saved by this process
 
     # -- setting up ----------------------------------------------------------------------------
 
@@ -90,8 +112,8 @@ class Trainer:
         self.vocab = Vocab(meta["vocab"] if meta else text)
         self.text_sha256 = text_sha256(text)
         if meta and meta["text_sha256"] != self.text_sha256:
-            raise UserError(f"the text {cfg.text or DEFAULT_CORPUS} changed since the run began; "
-                            "cannot resume on another text")
+            raise UserError(f"the text {text_name(cfg.text) if cfg.text else DEFAULT_CORPUS} is not the text "
+                            "the run began on; cannot resume on another text")
         train_text, val_text = split(text, cfg.val_fraction)
         per_stream = len(train_text) // cfg.batch
         if per_stream < cfg.bptt + 1:
@@ -133,16 +155,18 @@ class Trainer:
                 "bad_evals": self.bad_evals, "world_size": self.world}
 
     def save(self, kind: str) -> None:
-        """Write a checkpoint; ``last`` adds what resuming needs. Every process must call it."""
+        """Write a checkpoint with what resuming needs (``best`` too: a kill between the two
+        checkpoints of a validation leaves it the newest). Every process must call it."""
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        if kind == "last":
-            tensors |= {f"optim.{k}": v for k, v in resume.optimizer_tensors(self.opt).items()}
-            if self.state is not None:  # carried state of all B streams, batch on dim 1
-                tensors |= {f"state.{i}": distributed.gather(s, 1, self.world, self.device)
-                            for i, s in enumerate(state_tensors(self.state))}
-            tensors |= resume.rng_tensors(self.world, self.device)
+        tensors |= {f"optim.{k}": v for k, v in resume.optimizer_tensors(self.opt).items()}
+        if self.state is not None:  # carried state of all B streams, batch on dim 1
+            tensors |= {f"state.{i}": distributed.gather(s, 1, self.world, self.device)
+                        for i, s in enumerate(state_tensors(self.state))}
+        tensors |= resume.rng_tensors(self.world, self.device)
         if self.rank == 0:
             checkpoint.save(self.run, kind, self._meta(), tensors, application=APPLICATION)
+        if kind == "last":
+            self.saved_last = self.step
 
     def _restore(self, meta: dict, tensors: dict) -> None:
         self.model.load_state_dict(checkpoint.prefixed(tensors, "model."))
@@ -179,12 +203,11 @@ class Trainer:
         return distributed.mean(loss.detach(), self.world).item()
 
     def validate(self) -> tuple[float, bool]:
-        """Validation loss in nats/char, and whether it is the best so far (then saved as ``best``)."""
+        """Validation loss in nats/char, and whether it is the best so far."""
         val_loss = evaluate(self.model, self.val, self.cfg.batch, self.cfg.bptt)
         improved = val_loss < self.best
         if improved:
             self.best, self.bad_evals = val_loss, 0
-            self.save("best")
         else:
             self.bad_evals += 1
         return val_loss, improved
@@ -196,18 +219,21 @@ class Trainer:
         return "".join(generate(self.model, self.vocab, prime, self.cfg.sample_length, 0.8, 0, g))
 
 
-def train(cfg: TrainConfig, on_step=None) -> int:
+def train(cfg: TrainConfig, on_step=None, typed: frozenset[str] | None = None) -> int:
     """Run (or resume) training; returns the process exit status.
 
+    ``typed`` names the flags the user typed (a resumed run compares those with its config);
+    None, for a config made in code: those that differ from their defaults.
     ``on_step(trainer)``, if given, is called after every optimiser step (tests use it to
     interrupt a run at a chosen step).
     """
     from tqdm import tqdm
 
+    typed = not_default(cfg) if typed is None else typed
     with distributed.process_group(cfg.device) as (rank, world, device):
         stop = StopRequest()
         try:  # the trainer (and its DDP model) is gone before the process group is left
-            return _loop(Trainer(dataclasses.replace(cfg, device=device), rank, world), stop, on_step, tqdm)
+            return _loop(Trainer(dataclasses.replace(cfg, device=device), rank, world, typed), stop, on_step, tqdm)
         finally:
             stop.restore()
 
@@ -227,7 +253,8 @@ def _announce(t: Trainer) -> None:
     n_params = sum(p.numel() for p in t.model.parameters())
     print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.2f}M parameters, "
           f"vocabulary {len(t.vocab)}, {cfg.batch}x{cfg.bptt} characters a step, "
-          f"{t.world} process(es) on {t.device}" + (f", resumed at step {t.step}" if t.step else ""))
+          f"{t.world} process(es) on {t.device}" + (f", resumed at step {t.step}" if t.step else "")
+          + (f"; changed: {', '.join(t.changes)}" if t.changes else ""))
 
 
 class _Clock:
@@ -244,18 +271,25 @@ class _Clock:
             self.after_first = time.perf_counter()
 
 
-def _validate(t: Trainer, bar, clock: _Clock, calibrate: bool) -> bool:
-    """Validate (calibrating the step count after the first steps of a timed run), log and print;
-    True if the run should stop early."""
+def _validate(t: Trainer, bar, clock: _Clock) -> bool:
+    """Validate (fixing the step count at ``t.calibrate_at``), log, save ``best`` if it improved
+    and ``last``, then print; True if the run should stop early. A run killed at any moment
+    resumes from its latest validation: what is logged here is logged again if the
+    checkpoints that follow are not written."""
     before_val = time.perf_counter()
     val_loss, improved = t.validate()
-    if calibrate:
+    if t.step == t.calibrate_at:
         now = time.perf_counter()
         step_seconds = (before_val - clock.after_first) / (CALIBRATION_STEPS - 1)
         bar.write(_calibrate(t, step_seconds, now - before_val, clock.seconds()))
+        t.calibrate_at = None
         bar.total = t.cfg.steps * t.cfg.batch * t.cfg.bptt
     if t.rank == 0:
         t.log.append({"step": t.step, "val_loss": val_loss, "val_bpc": val_loss * BITS, "best": improved})
+    if improved:
+        t.save("best")
+    t.save("last")
+    if t.rank == 0:  # after the checkpoints: output to a closed pipe cannot lose them
         bar.write(f"step {t.step}: validation {val_loss:.4f} nats = {val_loss * BITS:.4f} bits/char"
                   + (" (best)" if improved else "") + "\n" + t.sample_text() + "\n")
     cfg = t.cfg
@@ -271,28 +305,28 @@ def _loop(t: Trainer, stop: StopRequest, on_step, tqdm) -> int:
     chars_per_step = cfg.batch * cfg.bptt
     if lead:
         _announce(t)
-    bar = tqdm(total=cfg.steps * chars_per_step or None, initial=t.step * chars_per_step, unit="char",
-               unit_scale=True, dynamic_ncols=True, disable=not lead, mininterval=0.5)
-    signum, first = 0, t.step + 1
-    clock = _Clock(first)
-    while not t.cfg.steps or t.step < t.cfg.steps:
-        clock.at_step(t.step)
-        loss = t.train_step()
-        bar.update(chars_per_step)
-        bar.set_postfix(loss=f"{loss:.3f}", bpc=f"{loss * BITS:.3f}", refresh=False)
-        if lead:
-            t.log.append({"step": t.step, "loss": loss, "lr": learning_rate(t.cfg, t.step - 1),
-                          "chars": t.step * chars_per_step, "seconds": round(clock.seconds(), 3)})
-        if on_step:
-            on_step(t)
-        calibrate = not t.cfg.steps and t.step == first + CALIBRATION_STEPS - 1
-        if (t.step % cfg.eval_every == 0 or t.step == t.cfg.steps or calibrate) and _validate(t, bar, clock, calibrate):
-            break
-        signum = distributed.largest(stop.signal, t.world, t.device)  # all processes stop together
-        if signum:
-            break
-    bar.close()
-    t.save("last")
+    signum = 0
+    clock = _Clock(t.step + 1)
+    with tqdm(total=cfg.steps * chars_per_step or None, initial=t.step * chars_per_step, unit="char",
+              unit_scale=True, dynamic_ncols=True, disable=not lead, mininterval=0.5) as bar:  # closed before any error line
+        while t.calibrate_at or t.step < t.cfg.steps:
+            clock.at_step(t.step)
+            loss = t.train_step()
+            bar.update(chars_per_step)
+            bar.set_postfix(loss=f"{loss:.3f}", bpc=f"{loss * BITS:.3f}", refresh=False)
+            if lead:
+                t.log.append({"step": t.step, "loss": loss, "lr": learning_rate(t.cfg, t.step - 1),
+                              "chars": t.step * chars_per_step, "seconds": round(clock.seconds(), 3)})
+            if on_step:
+                on_step(t)
+            due = t.step % cfg.eval_every == 0 or t.step == t.cfg.steps or t.step == t.calibrate_at
+            if due and _validate(t, bar, clock):
+                break
+            signum = distributed.largest(stop.signal, t.world, t.device)  # all processes stop together
+            if signum:
+                break
+    if t.saved_last != t.step:
+        t.save("last")
     if lead:
         _finish(t, signum)
     return 128 + signum if signum else 0

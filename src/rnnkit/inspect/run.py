@@ -10,39 +10,32 @@ import torch
 import rnnkit
 from rnnkit.app.device import resolve_device
 from rnnkit.app.errors import UserError
-from rnnkit.app.text import read_text
+from rnnkit.app.runs import output_folder
+from rnnkit.app.text import read_text, text_name
 from rnnkit.app.trained import open_trained
 
 from . import plots
 from .analysis import LEFT, RIGHT, saturation
 from .config import GradientsConfig, InspectConfig
-from .gradients import CELLS, INITS, measure
+from .gradients import CELLS, INITS, make_network, measure
 from .viewer import page_data, render
-
-
-def _positive(**values: int) -> None:
-    for name, value in values.items():
-        if value < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
 def run_inspect(cfg: InspectConfig) -> int:
     if (cfg.text is None) == (cfg.text_file is None):
         raise UserError("give the text to run the model on with --text TEXT or --text-file FILE (one of them)")
-    _positive(max_chars=cfg.max_chars, heatmap_chars=cfg.heatmap_chars, heatmap_units=cfg.heatmap_units, top=cfg.top)
-    text, what = (cfg.text, "--text") if cfg.text is not None else (read_text(cfg.text_file), cfg.text_file)
+    text, what = (cfg.text, "--text") if cfg.text is not None else (read_text(cfg.text_file), text_name(cfg.text_file))
     text = text[:cfg.max_chars]
     if not text:
         raise UserError("--text is empty: nothing to run the model on")
     trained, meta, meta_path = open_trained(cfg.checkpoint, resolve_device(cfg.device))
+    out = output_folder(cfg.out or meta_path.parent / "inspect")
     with torch.no_grad():
         x = trained.inputs(text, what)  # (1, T, I)
         with rnnkit.record(trained.network) as rec:
             trained.network(x)
     # layer ("l0", "l1_reverse", ...) -> gate or state name -> (T, H) activations
     recorded = {key: {name: v[:, 0].float().cpu().numpy() for name, v in rec[key].items()} for key in rec.keys()}
-    out = Path(cfg.out) if cfg.out else meta_path.parent / "inspect"
-    out.mkdir(parents=True, exist_ok=True)
     name = f"{trained.description}, step {meta.get('step', '?')}"
     gates = trained.network.cell.in_unit_interval()
     written = _heatmaps(out, recorded, text, cfg, gates, name) + _saturation(out, recorded, gates, name)
@@ -104,17 +97,14 @@ def _names(value: str, valid, flag: str) -> list[str]:
 
 def run_gradients(cfg: GradientsConfig) -> int:
     cells, inits = _names(cfg.cell, CELLS, "cell"), _names(cfg.init, INITS, "init")
-    _positive(hidden=cfg.hidden, batch=cfg.batch)
-    if cfg.lag < 4:
-        raise UserError(f"--lag must be at least 4 (the adding problem puts its markers in the first half), got {cfg.lag}")
-    if cfg.train_steps < 0:
-        raise UserError(f"--train-steps must be 0 or more, got {cfg.train_steps}")
+    if not any(make_network(cell, 1, cfg.seed, init, cfg.lag) for cell in cells for init in inits):
+        raise UserError(f"nothing to measure: --init {cfg.init} sets the gates of lstm and gru only, "
+                        f"and --cell is {cfg.cell}; add torch to --init or lstm or gru to --cell")
+    out = output_folder(cfg.out)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     norms = {k: v.numpy() for k, v in measure(cells, cfg.lag, tuple(inits), cfg.hidden, cfg.batch,
                                                 cfg.train_steps, cfg.seed).items()}
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     with open(out / "gradients.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([("t", *norms), *([t, *(f"{v[t]:.6e}" for v in norms.values())]
                                                   for t in range(cfg.lag))])
