@@ -142,7 +142,7 @@ def test_new_checkpoints_hold_the_model_config_and_need_no_training_flag(tmp_pat
 
 
 SRC = Path(rnnkit.__file__).parent
-APPLICATIONS = ("charlm", "inspect")
+APPLICATIONS = ("charlm", "inspect", "tagger")
 
 
 def rnnkit_imports(package: str) -> dict[str, set[str]]:

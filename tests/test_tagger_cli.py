@@ -137,6 +137,8 @@ def test_an_unknown_tag_in_an_evaluation_file_is_refused(runs, capsys, tmp_path)
     expect_one_line_error(["tag", "eval", "--checkpoint", str(runs / "run"), "--data", str(bad),
                            "--confusion", str(tmp_path / "c.png")], capsys, "eval.txt, utterance 2", "'B-country'")
     assert not (tmp_path / "c.png").exists()
+    expect_one_line_error(["tag", "eval", "--checkpoint", str(runs / "run"), "--confusion",
+                           str(tmp_path / "no" / "c.png")], capsys, "its folder does not exist")
     expect_one_line_error(["tag", "train", "--data", str(runs / "train.txt"), "--test-data", str(bad),
                            "--run-dir", str(tmp_path / "run"), *TINY], capsys, "'B-country'")
     assert not (tmp_path / "run").exists()

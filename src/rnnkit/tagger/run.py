@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import torch
 
@@ -39,6 +40,8 @@ def _open(path: str, device):
 def run_eval(cfg: EvalConfig) -> int:
     from .metrics import confusions, score
 
+    if cfg.confusion and not Path(cfg.confusion).resolve().parent.is_dir():
+        raise UserError(f"--confusion {cfg.confusion}: its folder does not exist")
     device = resolve_device(cfg.device)
     meta, model, vocab, _ = _open(cfg.checkpoint, device)
     if cfg.data is None:
