@@ -95,18 +95,19 @@ def write_checkpoint(run: Path, application: str) -> Path:
 
 
 def test_a_checkpoint_names_its_application_and_another_one_is_refused(tmp_path):
-    run = write_checkpoint(tmp_path / "tagger", "tagger")
+    # "parser": an application that is not registered
+    run = write_checkpoint(tmp_path / "parser", "parser")
     meta = json.loads((run / "best.json").read_text())
-    assert meta["format"] == "rnnkit.tagger/1" and checkpoint.application_of(meta) == "tagger"
-    with pytest.raises(UserError, match="is a checkpoint of rnnkit's tagger, not of its char-LM"):
+    assert meta["format"] == "rnnkit.parser/1" and checkpoint.application_of(meta) == "parser"
+    with pytest.raises(UserError, match="is a checkpoint of rnnkit's parser, not of its char-LM"):
         checkpoint.load(str(run), application="charlm")
-    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 expected\)"):
+    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 or rnnkit.tagger/1 expected\)"):
         checkpoint.load(str(run), application=None)  # any application that is registered
-    assert checkpoint.load(str(run), application="tagger")[1]["w"].shape == (2,)
+    assert checkpoint.load(str(run), application="parser")[1]["w"].shape == (2,)
 
 
 def test_the_commands_refuse_a_checkpoint_of_another_application(tmp_path, capsys):
-    run = write_checkpoint(tmp_path / "tagger", "tagger")
+    run = write_checkpoint(tmp_path / "parser", "parser")
     for argv, words in ((["sample", "--checkpoint", str(run)], "not of its char-LM"),
                         (["inspect", "--checkpoint", str(run), "--text", "a"], "is not an rnnkit checkpoint")):
         assert main(argv) == 1

@@ -5,6 +5,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from cli_helpers import expect_one_line_error
 from safetensors.torch import load_file
 from tagger_helpers import TINY, as_conll, make_data, tiny_train
 
@@ -28,16 +29,6 @@ def runs(tmp_path_factory):
 
 def records(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def expect_one_line_error(argv, capsys, *words):
-    capsys.readouterr()
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert code != 0
-    assert err.startswith("rnnkit: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert all(w in err for w in words), err
-    return out
 
 
 def test_a_run_learns_and_leaves_checkpoints_metrics_and_plot(runs):
