@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 
-.PHONY: test demo train quality
+.PHONY: test demo train quality tagger-quality
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,3 +27,8 @@ train: $(VENV)/.installed
 # About 20 minutes: the default run and a plain torch.nn.LSTM peer; writes docs/charlm_quality.md.
 quality: $(VENV)/.installed
 	$(PY) benchmarks/charlm_quality.py
+
+# Hours: every network of `rnnkit tag` on ATIS, one- and bidirectional, 3 seeds each, one run at
+# a time; writes benchmarks/tagger_results.json and the table of docs/tagger.md.
+tagger-quality: $(VENV)/.installed
+	$(PY) benchmarks/tagger_quality.py

@@ -85,11 +85,13 @@ def test_a_flag_out_of_range_is_one_line_and_help_shows_the_range():
 
 
 def test_every_numeric_flag_of_every_command_declares_its_range_and_shows_it():
-    for command in ("train", "sample", "eval", "inspect", "gradients"):
-        sub = build_parser()._subparsers._group_actions[0].choices[command]
-        numeric = [a for a in sub._actions if a.type in (int, float)]
+    commands = build_parser()._subparsers._group_actions[0].choices
+    tag = commands["tag"]._subparsers._group_actions[0].choices
+    for command, sub in [*((c, commands[c]) for c in ("train", "sample", "eval", "inspect", "gradients")),
+                         *((f"tag {c}", tag[c]) for c in ("train", "eval", "predict"))]:
+        numeric = [a for a in sub._actions if a.type in (int, float) and not a.choices]  # choices show themselves
         shown = re.compile(r".*; ([-\d.e+]+ <=? )?[NX]( [<>]=? [-\d.e+]+)?\)", re.S)
-        assert len(numeric) >= 2 and all(shown.fullmatch(a.help) for a in numeric), command
+        assert numeric and all(shown.fullmatch(a.help) for a in numeric), command
 
 
 def test_leftovers_of_a_killed_save_are_removed_and_nothing_else(tmp_path):
@@ -158,18 +160,19 @@ def write_checkpoint(run: Path, application: str) -> Path:
 
 
 def test_a_checkpoint_names_its_application_and_another_one_is_refused(tmp_path):
-    run = write_checkpoint(tmp_path / "tagger", "tagger")
+    # "parser": an application that is not registered
+    run = write_checkpoint(tmp_path / "parser", "parser")
     meta = json.loads((run / "best.json").read_text())
-    assert meta["format"] == "rnnkit.tagger/1" and checkpoint.application_of(meta) == "tagger"
-    with pytest.raises(UserError, match="is a checkpoint of rnnkit's tagger, not of its char-LM"):
+    assert meta["format"] == "rnnkit.parser/1" and checkpoint.application_of(meta) == "parser"
+    with pytest.raises(UserError, match="is a checkpoint of rnnkit's parser, not of its char-LM"):
         checkpoint.load(str(run), application="charlm")
-    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 expected\)"):
+    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 or rnnkit.tagger/1 expected\)"):
         checkpoint.load(str(run), application=None)  # any application that is registered
-    assert checkpoint.load(str(run), application="tagger")[1]["w"].shape == (2,)
+    assert checkpoint.load(str(run), application="parser")[1]["w"].shape == (2,)
 
 
 def test_the_commands_refuse_a_checkpoint_of_another_application(tmp_path, capsys):
-    run = write_checkpoint(tmp_path / "tagger", "tagger")
+    run = write_checkpoint(tmp_path / "parser", "parser")
     for argv, words in ((["sample", "--checkpoint", str(run)], "not of its char-LM"),
                         (["inspect", "--checkpoint", str(run), "--text", "a"], "is not an rnnkit checkpoint")):
         assert main(argv) == 1
@@ -205,7 +208,7 @@ def test_new_checkpoints_hold_the_model_config_and_need_no_training_flag(tmp_pat
 
 
 SRC = Path(rnnkit.__file__).parent
-APPLICATIONS = ("charlm", "inspect")
+APPLICATIONS = ("charlm", "inspect", "tagger")
 
 
 def rnnkit_imports(package: str) -> dict[str, set[str]]:

