@@ -20,9 +20,9 @@ import pytest
 import torch
 
 import rnnkit
-from conftest import assert_close
+from conftest import assert_close, loss_of
 from test_cells import cell_and_params
-from test_engines import NETWORKS, B, I, check, pair
+from test_engines import NETWORKS, B, I, assert_records_alike, check, pair
 
 ON_CUDA = torch.cuda.is_available() and os.environ.get("TRITON_INTERPRET", "0") != "1"
 if not ON_CUDA:
@@ -30,6 +30,7 @@ if not ON_CUDA:
 DEVICE = "cuda" if ON_CUDA else "cpu"
 HAS_TRITON = importlib.util.find_spec("triton") is not None
 needs_triton = pytest.mark.skipif(not HAS_TRITON, reason="Triton is not installed (pip install -e '.[dev]')")
+needs_cuda = pytest.mark.skipif(not ON_CUDA, reason="CUDA graphs need a CUDA GPU (benchmarks/gpu_check.sh runs this)")
 
 # float32: on the CPU the GEMMs are the same for both engines and only the kernels' tanh (from
 # exp) and operation order differ; on CUDA cuBLAS may choose other GEMM algorithms for the two
@@ -179,17 +180,45 @@ def test_triton_in_half_precision_is_as_close_to_float32_as_fused(network, dtype
 
 
 @needs_triton
+@pytest.mark.parametrize("network", ["lstm_peephole_proj", "gru", "jordan", "ctrnn_learned_tau"])
+def test_triton_under_autocast_runs_the_network_in_its_dtype(network):
+    """As torch runs cuDNN's networks under autocast: input, states and weights in autocast's
+    dtype; the weights' gradients in their own. Against the reference engine run on the
+    network cast to bfloat16 (which rounds every operation: so a bfloat16 tolerance)."""
+    ref, tri = (m.to(DEVICE) for m in pair(network, "triton", torch.float32))
+    x = torch.randn(3, B, I, device=DEVICE)
+    with torch.autocast(DEVICE, dtype=torch.bfloat16):
+        out, _ = tri(x)
+    assert out.dtype == torch.bfloat16
+    out.float().sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in tri.parameters())
+    expected, _ = ref.to(torch.bfloat16)(x.to(torch.bfloat16))
+    assert_close(out.float(), expected.float(), 2.0**-5)
+
+
+@needs_triton
+@needs_cuda
+@pytest.mark.parametrize("network", SHAPES)
+def test_triton_forward_and_backward_replay_as_cuda_graphs(network):
+    """No host synchronisation inside a forward or a backward: both are captured in CUDA
+    graphs (torch.cuda.make_graphed_callables), and each replay on a new input gives the
+    reference engine's output and gradients."""
+    ref, tri = (m.to("cuda") for m in pair(network, "triton", torch.float32))
+    x = torch.randn(4, B, I, device="cuda", requires_grad=True)
+    graphed = torch.cuda.make_graphed_callables(tri, (x,))
+    for _ in range(2):
+        x = torch.randn(4, B, I, device="cuda", requires_grad=True)
+        results = []
+        for call, module in ((graphed, tri), (ref, ref)):
+            out, state = call(x)
+            results.append((out, *torch.autograd.grad(loss_of(out, state), [x, *module.parameters()])))
+        assert_close(results[0], results[1], TOL)
+
+
+@needs_triton
 def test_triton_records_the_same_gates_as_reference():
     ref, tri = (m.to(DEVICE) for m in pair("gru_reset_before", "triton", torch.float32, bidirectional=True))
-    x = torch.randn(3, B, I, device=DEVICE)
-    with rnnkit.record(ref) as a:
-        ref(x)
-    with rnnkit.record(tri) as b:
-        tri(x)
-    assert a.keys() == b.keys()
-    for key in a.keys():
-        assert a[key].keys() == b[key].keys()
-        assert_close([b[key][k] for k in a[key]], [a[key][k] for k in a[key]], TOL)
+    assert_records_alike(tri, ref, torch.randn(3, B, I, device=DEVICE), TOL)
 
 
 @needs_triton

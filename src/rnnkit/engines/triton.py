@@ -8,7 +8,8 @@ of steps) is the fused engine's, run on the cell whose stages launch the kernels
 
 It runs on CUDA tensors, or on any device's under Triton's interpreter (TRITON_INTERPRET=1
 before the kernels are first imported: how the tests run it on the CPU), in float32,
-bfloat16 and float16, with float32 math inside the kernels. Triton is imported on the
+bfloat16 and float16, with float32 math inside the kernels; under torch.autocast, in
+autocast's dtype, as cuDNN's networks run there. Triton is imported on the
 first run, never by `import rnnkit`. Opt-in (engine="triton"): `auto` does not choose it
 until a GPU run has measured it faster (docs/benchmarks-gpu.md).
 """
@@ -46,4 +47,13 @@ class Triton(Fused):
             raise ValueError(f"engine='triton' cannot run {reason}; use engine='fused' or 'auto'")
         from ..kernels.triton import kernel_cell
 
-        return super().run(kernel_cell(cell.spec), weights, x, hx, **options)
+        device = x.device.type
+        if not torch.is_autocast_enabled(device):
+            return super().run(kernel_cell(cell.spec), weights, x, hx, **options)
+        # Under autocast, as torch runs cuDNN's recurrent networks: input, states and weights
+        # cast to autocast's dtype (the casts differentiable, so the weights' gradients reach
+        # them in their own dtype), the whole network run in it, autocast off inside.
+        dtype = torch.get_autocast_dtype(device)
+        weights = [{name: w.to(dtype) for name, w in p.items()} for p in weights]
+        with torch.autocast(device, enabled=False):
+            return super().run(kernel_cell(cell.spec), weights, x.to(dtype), [h.to(dtype) for h in hx], **options)

@@ -6,8 +6,9 @@ tile of BLOCK_B rows by BLOCK_N units; the grid covers (B, N), and a mask the ra
 Every value is loaded as float32 and the math runs in float32, whatever the tensors' dtype
 (float32, bfloat16, float16); a store casts back to the dtype of the tensor it writes.
 
-Tensors reach a kernel as a pointer whose rows are `width` elements apart (the units of a
-row contiguous): the launchers pass tensors they made themselves or `rows(t)`.
+Tensors reach a kernel contiguous (`rows(t)`: no copy when they already are), so (b, j) of a
+(B, N) tensor is at b * N + j; the one view a kernel reads with its own row stride is the
+GRU's hn (a slice of rh).
 """
 
 from __future__ import annotations
