@@ -61,10 +61,11 @@ def pair(network, engine, dtype=torch.double, **layout):
     return ref, other
 
 
-def initial_state(module, dtype, batch=B):
+def initial_state(module, dtype, batch=B, device="cpu"):
     D = 2 if module.bidirectional else 1
     states = tuple(
-        torch.randn(module.num_layers * D, batch, s, dtype=dtype, requires_grad=True) for s in module.cell.state_sizes()
+        torch.randn(module.num_layers * D, batch, s, dtype=dtype, device=device, requires_grad=True)
+        for s in module.cell.state_sizes()
     )
     return states if len(states) > 1 else states[0]
 
@@ -78,14 +79,16 @@ def run(module, x, hx):
     return (data, *states), torch.autograd.grad(loss_of(data, state), inputs)
 
 
-def check(network, engine, dtype, tol, packed=False, **layout):
-    ref, other = pair(network, engine, dtype, **layout)
-    shape = (B, T, I) if layout.get("batch_first") else (T, B, I)
-    x = torch.randn(shape, dtype=dtype, requires_grad=True)
-    hx = initial_state(ref, dtype, 4 if packed else B)
+def check(network, engine, dtype, tol, packed=False, device="cpu", steps=T, lengths=(3, 5, 1, 4), **layout):
+    """`engine` against the reference engine on `device`: `steps` steps, or with packed,
+    a PackedSequence of `lengths`."""
+    ref, other = (m.to(device) for m in pair(network, engine, dtype, **layout))
+    shape = (B, steps, I) if layout.get("batch_first") else (steps, B, I)
+    x = torch.randn(shape, dtype=dtype, device=device, requires_grad=True)
+    hx = initial_state(ref, dtype, len(lengths) if packed else B, device)
     if packed:
-        x = torch.randn(T, 4, I, dtype=dtype, requires_grad=True)
-        x = pack_padded_sequence(x, [3, 5, 1, 4], enforce_sorted=False)
+        x = torch.randn(max(lengths), len(lengths), I, dtype=dtype, device=device, requires_grad=True)
+        x = pack_padded_sequence(x, list(lengths), enforce_sorted=False)
     assert_close(run(other, x, hx), run(ref, x, hx), tol)
 
 
@@ -137,17 +140,22 @@ def test_unbatched_input(engine):
     assert_close(run(other, x, hx), run(ref, x, hx))
 
 
-def test_fused_records_the_same_gates_as_reference():
-    ref, fused = pair("lstm_peephole_proj", "fused", num_layers=2, bidirectional=True)
-    x = pack_padded_sequence(torch.randn(T, 4, I, dtype=torch.double), [3, 5, 1, 4], enforce_sorted=False)
+def assert_records_alike(other, ref, x, tol=1e-10):
+    """`other` records the same gates and states as `ref` on input x."""
     with rnnkit.record(ref) as a:
         ref(x)
-    with rnnkit.record(fused) as b:
-        fused(x)
+    with rnnkit.record(other) as b:
+        other(x)
     assert a.keys() == b.keys()
     for key in a.keys():
         assert a[key].keys() == b[key].keys()
-        assert_close([a[key][k] for k in a[key]], [b[key][k] for k in a[key]])
+        assert_close([b[key][k] for k in a[key]], [a[key][k] for k in a[key]], tol)
+
+
+def test_fused_records_the_same_gates_as_reference():
+    ref, fused = pair("lstm_peephole_proj", "fused", num_layers=2, bidirectional=True)
+    x = pack_padded_sequence(torch.randn(T, 4, I, dtype=torch.double), [3, 5, 1, 4], enforce_sorted=False)
+    assert_records_alike(fused, ref, x)
 
 
 def test_double_backward_through_fused_raises_and_reference_supports_it():

@@ -4,6 +4,7 @@
     reference  a Python loop over the cell's step, differentiated by autograd: the specification
     fused      one autograd.Function per layer and direction, hoisted input GEMM, BPTT by hand
     native     torch's own kernels (oneDNN, cuDNN), for the configurations torch.nn has
+    triton     the fused engine's loop with each pointwise stage one Triton kernel (CUDA; opt-in)
     auto       the fastest engine that can run the layer (see `choose`)
 
 What an engine can run is asked of it with the cell's spec, never read from the cell's type.
@@ -18,8 +19,9 @@ from .base import Engine, LayerwiseEngine, Run
 from .fused import Fused
 from .native import Native
 from .reference import Reference
+from .triton import Triton
 
-ENGINES: dict[str, Engine] = {e.name: e for e in (Reference(), Fused(), Native())}
+ENGINES: dict[str, Engine] = {e.name: e for e in (Reference(), Fused(), Native(), Triton())}
 NAMES = ("auto", *ENGINES)
 
 __all__ = ["ENGINES", "NAMES", "Engine", "LayerwiseEngine", "Run", "check", "choose", "select"]
