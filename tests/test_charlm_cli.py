@@ -64,15 +64,15 @@ def test_bad_training_text(tmp_path, capsys, content, words):
 def test_unwritable_run_folder(trained, tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    expect_one_line_error(["train", "--text", str(trained / "text.txt"), "--run-dir", str(blocker / "run")],
-                          capsys, "cannot write run folder")
+    expect_one_line_error(["train", "--text", str(trained / "text.txt"), "--run-dir", str(blocker / "run"),
+                           "--batch", "4", "--bptt", "16"], capsys, "cannot write run folder")
     assert blocker.read_text() == "not a folder"
 
 
 def test_training_into_a_finished_run_is_refused_and_keeps_it(trained, capsys):
     before = folder_digest(trained / "run")
-    expect_one_line_error(["train", "--text", str(trained / "text.txt"), "--run-dir", str(trained / "run")],
-                          capsys, "--resume")
+    expect_one_line_error(["train", "--text", str(trained / "text.txt"), "--run-dir", str(trained / "run"),
+                           "--batch", "4", "--bptt", "16"], capsys, "--resume")
     assert folder_digest(trained / "run") == before
 
 

@@ -110,8 +110,8 @@ def six_steps(text, tmp_path):
 
 
 def test_a_typed_flag_is_compared_whatever_its_value(six_steps, capsys):
-    assert main(["train", "--resume", str(six_steps), "--lr", "0.006"]) == 1  # the default, not this run's value
-    assert "--lr 0.006 differs from the resumed run's 0.01" in capsys.readouterr().err
+    assert main(["train", "--resume", str(six_steps), "--lr", "0.008"]) == 1  # the default, not this run's value
+    assert "--lr 0.008 differs from the resumed run's 0.01" in capsys.readouterr().err
     assert main(["train", "--resume", str(six_steps), "--lr", "0.01", "--hidden", "24"]) == 0  # the run's own values
 
 

@@ -12,6 +12,8 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.networks import ENGINES, NAMES
 from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, option
 
+from .recipes import RECIPES
+
 CharLMError = UserError  # the name of the char-LM's user errors before the application layer
 
 
@@ -41,7 +43,7 @@ class TrainConfig:
                             valid=Range(0, 1, open_high=True))
     engine: str = option("auto", "model", "how rnnkit runs the network", choices=ENGINES)
 
-    batch: int = option(32, "batching", "parallel text streams per step (global, split across processes)",
+    batch: int = option(64, "batching", "parallel text streams per step (global, split across processes)",
                         valid=at_least(1))
     bptt: int = option(128, "batching", "characters per chunk: the truncated-BPTT length", valid=at_least(1))
 
@@ -50,10 +52,12 @@ class TrainConfig:
     minutes: float = option(10.0, "optimisation", "time budget of a run without --steps: after 10 steps and one "
                              "validation the step count is fixed so that the run takes about this long",
                              valid=at_least(0))
-    lr: float = option(6e-3, "optimisation", "peak learning rate of AdamW", valid=above(0))
+    lr: float = option(8e-3, "optimisation", "peak learning rate of AdamW", valid=above(0))
     min_lr: float = option(1e-4, "optimisation", "learning rate at the end of the cosine decay", valid=at_least(0))
     warmup: int = option(50, "optimisation", "steps of linear learning-rate warm-up", valid=at_least(0))
     weight_decay: float = option(0.0, "optimisation", "AdamW weight decay", valid=at_least(0))
+    max_passes: float = option(0.0, "optimisation", "a run with a time budget makes at most this many passes over "
+                               "the training text, its schedule ending there (0: no limit)", valid=at_least(0))
     clip: float = option(5.0, "optimisation", "clip the gradient to this global norm (0: off)", valid=at_least(0))
 
     eval_every: int = option(200, "validation", "validate, save the checkpoints and print a sample every N steps",
@@ -67,6 +71,11 @@ class TrainConfig:
                                   "(default: runs/<time>)", metavar="DIR")
     resume: str | None = option(None, "output", "continue the interrupted run in this folder", metavar="DIR")
 
+    recipe: str = option("auto", "system", "the values of the flags not typed: auto chooses them from the device "
+                         "(CPU threads, a GPU and its memory); the defaults shown are the cpu recipe's",
+                         choices=("auto", *RECIPES))
+    precision: str = option("float32", "system", "arithmetic of the training steps: float32, or bfloat16 under "
+                            "autocast", choices=("float32", "bfloat16"))
     device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto (cuda when present)")
     threads: int = option(0, "system", "CPU threads for torch (0: torch's default)", valid=THREADS)
     seed: int = option(1, "system", "random seed; the same seed gives the same run", valid=SEEDS)

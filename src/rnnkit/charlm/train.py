@@ -23,7 +23,7 @@ from rnnkit.app import checkpoint, distributed, resume
 from rnnkit.app.device import resolve_device
 from rnnkit.app.errors import UserError
 from rnnkit.app.metrics import MetricsLog, plot
-from rnnkit.app.networks import detach, state_from_tensors, state_tensors
+from rnnkit.app.networks import state_from_tensors, state_tensors
 from rnnkit.app.options import not_default
 from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.signals import StopRequest
@@ -32,6 +32,7 @@ from rnnkit.app.text import STDIN, text_name
 from .config import TrainConfig
 from .corpus import DEFAULT_CORPUS, Vocab, load_text, split, text_sha256
 from .model import APPLICATION, BITS, CharLM, evaluate
+from .recipes import Machine, apply
 from .sample import generate
 
 CALIBRATION_STEPS = 10  # steps timed before a run with a time budget fixes its step count
@@ -39,7 +40,7 @@ CALIBRATION_STEPS = 10  # steps timed before a run with a time budget fixes its 
 # the run goes on and for how long, how often it validates and stops, how it runs on this machine;
 # --text may name the same text elsewhere (its sha256 is checked)
 MAY_CHANGE_ON_RESUME = ("resume", "text", "steps", "minutes", "eval_every", "patience", "sample_length",
-                        "device", "threads", "engine")
+                        "device", "threads", "engine", "precision")
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
@@ -81,6 +82,12 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, rank: int = 0, world: int = 1, typed: frozenset[str] = frozenset()):
         self.rank, self.world = rank, world
         self.cfg, meta, tensors, self.changes = _settled_config(cfg, typed)
+        if meta:  # the recipe is the run's: its config, with the changes a resumed run applies
+            self.recipe_line = (f"recipe: {self.cfg.recipe} because a resumed run keeps its own"
+                                if self.cfg.recipe != "auto" else "recipe: none because the run began before recipes")
+        else:
+            machine = Machine.of(resolve_device(self.cfg.device), self.cfg.threads)
+            self.cfg, self.recipe_line = apply(self.cfg, typed, machine)
         self._set_up_system()
         self._load_data(meta)
         self.run = prepare_run_folder(self.cfg.run_dir, bool(self.cfg.resume)) if rank == 0 else None
@@ -191,14 +198,16 @@ class Trainer:
         if p == 0:
             self.state = None  # a new pass over the text starts from a zero state
         x, y = self.data[:, p:p + cfg.bptt], self.data[:, p + 1:p + cfg.bptt + 1]  # (b, T)
-        logits, state = self.net(x, self.state)  # (b, T, V)
-        loss = nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten())
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=cfg.precision == "bfloat16"):
+            logits, state = self.net(x, self.state)  # (b, T, V)
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1).float(), y.flatten())
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip)
         self.opt.step()
-        self.state = detach(state)
+        # carried in float32 whatever autocast computed in: a layer takes a state of its input's dtype
+        self.state = state_from_tensors([s.detach().float() for s in state_tensors(state)])
         self.step += 1
         return distributed.mean(loss.detach(), self.world).item()
 
@@ -242,10 +251,13 @@ def _calibrate(t: Trainer, step_seconds: float, val_seconds: float, spent: float
     """Fix ``t.cfg.steps`` so that the run, its validations included, ends about ``minutes`` after it began."""
     cfg = t.cfg
     per_step = step_seconds + val_seconds / cfg.eval_every
-    steps = t.step + max(0, int((cfg.minutes * 60 - spent - val_seconds) / per_step))
-    t.cfg = dataclasses.replace(cfg, steps=distributed.from_lead(steps, t.world, t.device))  # rank 0's count
-    return (f"{t.cfg.steps} steps fit in {cfg.minutes:g} minutes ({step_seconds:.3f} s a step, "
-            f"{val_seconds:.1f} s a validation)")
+    fit = t.step + max(0, int((cfg.minutes * 60 - spent - val_seconds) / per_step))
+    passes = max(t.step, math.ceil(cfg.max_passes * t.chunks)) if cfg.max_passes else fit  # --max-passes' end
+    t.cfg = dataclasses.replace(cfg, steps=distributed.from_lead(min(fit, passes), t.world, t.device))  # rank 0's
+    return (f"{fit} steps fit in {cfg.minutes:g} minutes ({step_seconds:.3f} s a step, "
+            f"{val_seconds:.1f} s a validation)"
+            + (f"; the run ends at step {t.cfg.steps}, after {cfg.max_passes:g} passes over the text"
+               if passes < fit else ""))
 
 
 def _announce(t: Trainer) -> None:
@@ -304,6 +316,7 @@ def _loop(t: Trainer, stop: StopRequest, on_step, tqdm) -> int:
     cfg, lead = t.cfg, t.rank == 0
     chars_per_step = cfg.batch * cfg.bptt
     if lead:
+        print(t.recipe_line)
         _announce(t)
     signum = 0
     clock = _Clock(t.step + 1)
