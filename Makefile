@@ -24,9 +24,11 @@ demo: $(VENV)/.installed
 train: $(VENV)/.installed
 	$(PY) -m rnnkit train
 
-# About 20 minutes: the default run and a plain torch.nn.LSTM peer; writes docs/charlm_quality.md.
+# About 20 minutes: rnnkit's recipe and a plain torch.nn.LSTM peer on the CPU, and 20 more on a CUDA
+# GPU when there is one; writes docs/charlm_quality.md. QUALITY="--device cuda --minutes 3": a quick one.
+QUALITY ?=
 quality: $(VENV)/.installed
-	$(PY) benchmarks/charlm_quality.py
+	$(PY) benchmarks/charlm_quality.py $(QUALITY)
 
 # Hours: every network of `rnnkit tag` on ATIS, one- and bidirectional, 3 seeds each, one run at
 # a time; writes benchmarks/tagger_results.json and the table of docs/tagger.md.
