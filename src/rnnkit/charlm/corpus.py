@@ -16,6 +16,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from rnnkit.app.cache import cache_dir
 from rnnkit.app.errors import UserError
 from rnnkit.app.text import read_text
 
@@ -27,11 +28,6 @@ DEFAULT_CORPUS = "shakespeare"  # the default corpus's name in messages and plot
 
 class CorpusUnavailable(UserError):
     """The default corpus could not be downloaded (no registry, no network)."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rnnkit"
 
 
 def _sha256(path: Path) -> str:
