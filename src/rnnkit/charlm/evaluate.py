@@ -9,7 +9,7 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.text import read_text
 
 from .config import EvalConfig
-from .corpus import load_text, split
+from .corpus import DEFAULT_CORPUS, load_text, split
 from .model import APPLICATION, BITS, evaluate, load_model
 
 
@@ -19,7 +19,8 @@ def run_eval(cfg: EvalConfig) -> int:
     model, vocab, _ = load_model(meta, tensors, device)
     if cfg.text is None:
         trained_on = meta["config"]  # the training config: its text and how it was split
-        text, what = split(load_text(trained_on["text"]), trained_on["val_fraction"])[1], "the run's validation split"
+        text, what = split(load_text(trained_on["text"], trained_on.get("corpus", DEFAULT_CORPUS)),
+                           trained_on["val_fraction"])[1], "the run's validation split"
     else:
         text, what = read_text(cfg.text), cfg.text
     if len(text) < 2:
