@@ -100,7 +100,8 @@ def test_a_checkpoint_names_its_application_and_another_one_is_refused(tmp_path)
     assert meta["format"] == "rnnkit.tagger/1" and checkpoint.application_of(meta) == "tagger"
     with pytest.raises(UserError, match="is a checkpoint of rnnkit's tagger, not of its char-LM"):
         checkpoint.load(str(run), application="charlm")
-    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 expected\)"):
+    expected = r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 or rnnkit.compose/1 expected\)"
+    with pytest.raises(UserError, match=expected):
         checkpoint.load(str(run), application=None)  # any application that is registered
     assert checkpoint.load(str(run), application="tagger")[1]["w"].shape == (2,)
 
@@ -142,7 +143,7 @@ def test_new_checkpoints_hold_the_model_config_and_need_no_training_flag(tmp_pat
 
 
 SRC = Path(rnnkit.__file__).parent
-APPLICATIONS = ("charlm", "inspect")
+APPLICATIONS = ("charlm", "inspect", "compose")
 
 
 def rnnkit_imports(package: str) -> dict[str, set[str]]:

@@ -6,6 +6,8 @@
     rnnkit eval --checkpoint runs/NAME --text held_out.txt
     rnnkit inspect --checkpoint runs/NAME --text "ROMEO: But, soft!"   # heat maps, saturation, viewer.html
     rnnkit gradients --cell rnn,lstm,gru --lag 100                     # ||dL/dh_t|| measured, plotted
+    rnnkit compose train --cell gru                                    # Bach's chorales as piano rolls
+    rnnkit compose sample --checkpoint runs/NAME --length 64           # MIDI, MusicXML, piano roll, WAV
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ import sys
 from .app.errors import UserError
 from .app.options import add_flags, from_args
 from .charlm.config import EvalConfig, SampleConfig, TrainConfig
+from .compose import config as compose
 from .inspect.config import GradientsConfig, InspectConfig
 
 
-APP_DEPENDENCIES = ("safetensors", "tqdm", "matplotlib")  # the optional extra "app" of pyproject.toml
+APP_DEPENDENCIES = ("safetensors", "tqdm", "matplotlib", "music21")  # the optional extra "app" of pyproject.toml
 
 
 def _train(args) -> int:
@@ -51,6 +54,30 @@ def _gradients(args) -> int:
     return run_gradients(from_args(GradientsConfig, args))
 
 
+def _compose(args) -> int:
+    from .compose import commands
+
+    return getattr(commands, args.compose_command)(from_args(args.compose_config, args))
+
+
+COMPOSE_COMMANDS = (
+    ("train", compose.TrainConfig, "train a network on Bach's chorales (piano rolls, one frame per quarter note)"),
+    ("eval", compose.EvalConfig, "negative log-likelihood (nats per frame) and frame accuracy of a trained model"),
+    ("baseline", compose.BaselineConfig, "the same scores for the independent per-key baseline"),
+    ("sample", compose.SampleConfig, "compose: MIDI, MusicXML, a piano-roll picture and a WAV"),
+    ("abc", compose.AbcConfig, "ABC text (a char-LM's folk tunes) to MIDI, tune by tune"))
+
+
+def _add_compose(commands) -> None:
+    parser = commands.add_parser("compose", help="learn and write music (Bach's chorales)",
+                                 description="learn and write music (Bach's chorales)")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for name, config, help_text in COMPOSE_COMMANDS:
+        sub = subcommands.add_parser(name, help=help_text, description=help_text)
+        add_flags(sub, config)
+        sub.set_defaults(command=_compose, compose_command=name, compose_config=config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnnkit", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -67,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         add_flags(sub, config)
         sub.set_defaults(command=run)
+    _add_compose(commands)
     return parser
 
 

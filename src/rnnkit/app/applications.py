@@ -17,6 +17,7 @@ class Application:
 
 APPLICATIONS = {
     "charlm": Application("char-LM", "rnnkit.charlm.model"),
+    "compose": Application("composer", None),  # its network reads piano rolls, not text
 }
 
 
