@@ -3,7 +3,9 @@ commands end to end on a handful of pieces, and bad input (one line, exit 1, not
 import json
 import math
 import random
+import shutil
 import stat
+from pathlib import Path
 
 import pytest
 import torch
@@ -265,6 +267,22 @@ def test_a_failing_fluidsynth_is_reported_and_leaves_no_wav(tmp_path, chorale_ca
                  "--out", str(tmp_path / "s"), "--soundfont", str(soundfont)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "no WAV: fluidsynth failed: not a SoundFont"
     assert sorted(p.name for p in tmp_path.glob("s*")) == ["s.mid", "s.musicxml", "s.png"]
+
+
+GM_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None or not Path(GM_SOUNDFONT).is_file(),
+                    reason="fluidsynth and fluid-soundfont-gm are not installed")
+def test_the_real_fluidsynth_renders_a_wav(tmp_path, chorale_cache, capsys):
+    run = tmp_path / "run"
+    assert train_tiny(run) == 0
+    capsys.readouterr()
+    assert main(["compose", "sample", "--checkpoint", str(run), "--length", "4", "--device", "cpu",
+                 "--out", str(tmp_path / "s")]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"{tmp_path}/s.wav")
+    header = (tmp_path / "s.wav").read_bytes()[:12]
+    assert header[:4] == b"RIFF" and header[8:] == b"WAVE"
 
 
 ABC = "X:1\nT:Good\nM:4/4\nL:1/8\nK:G\nGABc dedB|\n\nX:2\nT:Broken\nM:4/4\nL:1/8\nK:G\n[[[[ GAB|\n"
