@@ -57,7 +57,7 @@ def _gradients(args) -> int:
 def _compose(args) -> int:
     from .compose import commands
 
-    return getattr(commands, args.compose_command)(from_args(args.compose_config, args))
+    return commands.COMMANDS[args.compose_command](from_args(args.compose_config, args))
 
 
 COMPOSE_COMMANDS = (

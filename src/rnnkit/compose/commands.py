@@ -12,7 +12,7 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.text import read_text
 
 from .config import AbcConfig, BaselineConfig, EvalConfig, SampleConfig, TrainConfig
-from .corpus import chorales, read_music, split
+from .corpus import KEYS, chorales, read_music, split
 from .model import APPLICATION, Score, evaluate, independent_logits, independent_score, load_model
 from .outputs import draw_roll, render_wav, wav_unavailable, write_score
 from .sample import compose
@@ -37,7 +37,7 @@ def _report(what: str, score: Score) -> None:
           f"frame accuracy {score.accuracy:.4f}")
 
 
-def eval(cfg: EvalConfig) -> int:  # noqa: A001 - the command's name
+def score(cfg: EvalConfig) -> int:
     device = resolve_device(cfg.device)
     model, _ = load_model(*checkpoint.load(cfg.checkpoint, application=APPLICATION), device)
     rolls, what = _rolls(cfg.split, cfg.file)
@@ -60,10 +60,9 @@ def sample(cfg: SampleConfig) -> int:
     stem = Path(cfg.out) if cfg.out else meta_path.parent / f"sample-{cfg.seed}"
     if not stem.parent.is_dir():
         raise UserError(f"--out {stem}: folder {stem.parent} does not exist")
-    prime = read_music(cfg.prime) if cfg.prime else torch.zeros(0, model.head.out_features)
+    prime = read_music(cfg.prime) if cfg.prime else torch.zeros(0, KEYS)
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
-    new = compose(model, cfg.length, tuple(meta["key_range"]), prime if len(prime) else None, cfg.temperature,
-                  cfg.max_notes, generator)
+    new = compose(model, cfg.length, tuple(meta["key_range"]), prime, cfg.temperature, cfg.max_notes, generator)
     roll = torch.cat([prime, new])
     written = write_score(roll, stem)
     picture = stem.with_name(stem.name + ".png")
@@ -117,3 +116,6 @@ def abc(cfg: AbcConfig) -> int:
     if not written:
         raise UserError(f"none of the {len(tunes)} tune(s) of {cfg.file} parses as ABC: nothing written")
     return 0
+
+
+COMMANDS = {"train": train, "eval": score, "baseline": baseline, "sample": sample, "abc": abc}  # rnnkit compose NAME

@@ -11,7 +11,7 @@ import torch
 
 from rnnkit.app.checkpoint import atomic_write
 
-from .corpus import KEYS, key_name, score_of
+from .corpus import KEYS, LOWEST_MIDI, key_name, score_of
 
 NO_WAV = "no WAV: {why} (on Debian: apt install fluidsynth fluid-soundfont-gm)"
 
@@ -43,7 +43,7 @@ def draw_roll(roll: torch.Tensor, path: Path, title: str, primed: int = 0) -> No
     if primed:
         ax.axvspan(-0.5, primed - 0.5, color="tab:blue", alpha=0.15, label="prime")
         ax.legend(loc="upper right")
-    cs = [k for k in range(low, high + 1) if key_name(k).startswith("C") and not key_name(k).startswith("C#")]
+    cs = [k for k in range(low, high + 1) if (k + LOWEST_MIDI) % 12 == 0]  # the Cs
     ax.set_yticks(cs, [key_name(k) for k in cs])
     ax.set_xlabel("frame (quarter note)")
     ax.set_title(title)

@@ -17,7 +17,7 @@ from .corpus import KEYS
 @torch.no_grad()
 def compose(model, length: int, key_range: tuple[int, int], prime: torch.Tensor | None = None,
             temperature: float = 1.0, max_notes: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``length`` new frames (length, 88) after ``prime`` (T, 88), which the model reads first."""
+    """``length`` new frames (length, 88) after ``prime`` (T, 88; T may be 0), which the model reads first."""
     if length < 1 or max_notes < 1:
         raise UserError(f"--length ({length}) and --max-notes ({max_notes}) must be at least 1")
     if temperature <= 0:
@@ -28,7 +28,7 @@ def compose(model, length: int, key_range: tuple[int, int], prime: torch.Tensor 
     frames = torch.zeros(1, 1, KEYS, device=device)  # the silent frame every piece starts after
     if prime is not None:
         frames = torch.cat([frames, prime[None].to(device)], 1)
-    logits, state = model(frames)
+    logits, state = model(frames)  # (1, 1 + T, 88)
     out = []
     for t in range(length):
         p = torch.sigmoid(logits[0, -1] / temperature) * allowed  # (88,)
