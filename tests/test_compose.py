@@ -7,12 +7,13 @@ import shutil
 import stat
 from pathlib import Path
 
+import music21
 import pytest
 import torch
+from music21 import note, stream
 
 from rnnkit.app import checkpoint
 from rnnkit.app.errors import UserError
-from rnnkit.charlm.config import TrainConfig as CharLMTrainConfig
 from rnnkit.charlm.corpus import load_text
 from rnnkit.cli import main
 from rnnkit.compose import commands, corpus
@@ -20,8 +21,7 @@ from rnnkit.compose.corpus import KEYS, key_name, key_range, read_music, roll_of
 from rnnkit.compose.model import Score, batch_of, independent_logits, independent_score
 from rnnkit.compose.sample import compose
 
-music21 = pytest.importorskip("music21")
-from music21 import note, stream  # noqa: E402
+from charlm_helpers import TINY as CHARLM_TINY
 
 
 def roll_with(frames: list[list[int]]) -> torch.Tensor:
@@ -302,9 +302,18 @@ def test_abc_text_becomes_midi_tune_by_tune(tmp_path, capsys):
 def test_the_folk_corpus_is_music21s_abc_tunes():
     folk = load_text(None, "folk")
     assert folk.count("\nX:") > 10_000 and folk.count("\nK:") > 10_000
-    assert CharLMTrainConfig(corpus="folk").corpus == "folk"
     tunes = commands.abc_tunes(folk[:20_000], "folk")
     assert tunes and all(t.startswith("X:") for t in tunes)
+
+
+def test_the_char_lm_trains_on_folk_tunes_and_scores_their_validation_split(tmp_path, capsys):
+    run = tmp_path / "folk"
+    assert main(["train", "--corpus", "folk", "--val-fraction", "0.001", "--steps", "2", "--run-dir", str(run),
+                 *CHARLM_TINY]) == 0
+    assert json.loads((run / "best.json").read_text())["config"]["corpus"] == "folk"
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(run), "--device", "cpu"]) == 0
+    assert capsys.readouterr().out.startswith(f"the run's validation split: {int(4_337_088 * 0.001) - 1} characters")
 
 
 # -- bad input: one line, exit 1, nothing written -----------------------------------------------
