@@ -8,6 +8,8 @@
     rnnkit gradients --cell rnn,lstm,gru --lag 100                     # ||dL/dh_t|| measured, plotted
     rnnkit tag train                  # slot filling on ATIS, a bidirectional LSTM (rnnkit tag --help)
     rnnkit tag predict --checkpoint runs/NAME --text "arrive taipei on november 2nd"
+    rnnkit compose train --cell gru                                    # Bach's chorales as piano rolls
+    rnnkit compose sample --checkpoint runs/NAME --length 64           # MIDI, MusicXML, piano roll, WAV
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ import torch
 from .app.errors import UserError
 from .app.options import add_flags, from_args, typed
 from .charlm.config import EvalConfig, SampleConfig, TrainConfig
+from .compose import config as compose
 from .inspect.config import GradientsConfig, InspectConfig
 from .tagger.config import EvalConfig as TagEvalConfig
 from .tagger.config import PredictConfig as TagPredictConfig
 from .tagger.config import TrainConfig as TagTrainConfig
 
 
-APP_DEPENDENCIES = ("safetensors", "tqdm", "matplotlib", "seqeval")  # the optional extra "app" of pyproject.toml
+APP_DEPENDENCIES = ("safetensors", "tqdm", "matplotlib", "seqeval", "music21")  # the optional extra "app" of pyproject.toml
 
 
 def _train(args) -> int:
@@ -99,6 +102,28 @@ def _add_commands(commands, table) -> None:
         sub.set_defaults(command=run)
 
 
+def _composer(name: str, config):
+    def run(args) -> int:
+        from .compose import commands
+
+        return commands.COMMANDS[name](from_args(config, args))
+
+    return run
+
+
+COMPOSE_COMMANDS = tuple((name, config, _composer(name, config), help_text) for name, config, help_text in (
+    ("train", compose.TrainConfig, "train a network on Bach's chorales (piano rolls, one frame per quarter note)"),
+    ("eval", compose.EvalConfig, "negative log-likelihood (nats per frame) and frame accuracy of a trained model"),
+    ("baseline", compose.BaselineConfig, "the same scores for the independent per-key baseline"),
+    ("sample", compose.SampleConfig, "compose: MIDI, MusicXML, a piano-roll picture and a WAV"),
+    ("abc", compose.AbcConfig, "ABC text (a char-LM's folk tunes) to MIDI, tune by tune")))
+
+
+def _add_group(commands, name: str, help_text: str, table) -> None:
+    group = commands.add_parser(name, help=help_text, description=help_text)
+    _add_commands(group.add_subparsers(title="commands", metavar="COMMAND", required=True), table)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rnnkit", description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog="\n".join(__doc__.split("\n\n")[1:]))
@@ -111,9 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
          "heat maps of every gate, gate saturation and an HTML activation viewer of a trained model on a text"),
         ("gradients", GradientsConfig, _gradients,
          "measure and plot how the gradient of the last step's loss reaches each earlier step")))
-    tag = commands.add_parser("tag", help="slot filling: train, evaluate and run a tagger of utterances",
-                              description="slot filling: train, evaluate and run a tagger of utterances")
-    _add_commands(tag.add_subparsers(title="commands", metavar="COMMAND", required=True), TAG_COMMANDS)
+    _add_group(commands, "tag", "slot filling: train, evaluate and run a tagger of utterances", TAG_COMMANDS)
+    _add_group(commands, "compose", "learn and write music (Bach's chorales)", COMPOSE_COMMANDS)
     return parser
 
 

@@ -12,6 +12,8 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.networks import ENGINES, NAMES
 from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, option
 
+from .corpus import CORPORA
+
 CharLMError = UserError  # the name of the char-LM's user errors before the application layer
 
 
@@ -28,8 +30,11 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    text: str | None = option(None, "data", "UTF-8 text file to train on (default: Shakespeare's plays, downloaded once)",
+    text: str | None = option(None, "data", "UTF-8 text file to train on (default: the --corpus)",
                                metavar="FILE")
+    corpus: str = option("shakespeare", "data", "built-in text when --text is not given: Shakespeare's plays "
+                         "(downloaded once) or folk tunes in ABC notation (music21's collections)",
+                         choices=tuple(CORPORA))
     val_fraction: float = option(0.05, "data", "fraction of the text, taken from its end, held out for validation",
                                  valid=Range(0, 1, open_low=True, open_high=True))
 
