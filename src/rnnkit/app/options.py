@@ -14,7 +14,7 @@ from dataclasses import field
 
 def option(default, group: str, help: str, **extra):
     """A dataclass field that becomes ``--name`` in argument group ``group``; ``extra`` may hold
-    ``choices``, ``required`` and ``metavar``."""
+    ``choices``, ``required``, ``metavar`` and ``positional`` (a required argument without a flag)."""
     return field(default=default, metadata={"group": group, "help": help, **extra})
 
 
@@ -31,6 +31,9 @@ def add_flags(parser: argparse.ArgumentParser, config_cls) -> None:
         shown = repr(f.default) if isinstance(f.default, str) and f.default.isspace() else f.default
         help_text = meta["help"] if f.default is None else f"{meta['help']} (default: {shown})"
         metavar = meta.get("metavar", {"int": "N", "float": "X"}.get(type_name, "NAME"))
+        if meta.get("positional"):
+            group.add_argument(f.name, type=kind, help=meta["help"], metavar=metavar)
+            continue
         group.add_argument(flag, dest=f.name, type=kind, default=f.default, help=help_text,
                            metavar=None if "choices" in meta else metavar,
                            **{k: meta[k] for k in ("choices", "required") if k in meta})

@@ -90,3 +90,11 @@ class EvalConfig:
     batch: int = option(32, "data", "parallel streams the text is cut into")
     bptt: int = option(256, "data", "characters per forward chunk")
     device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+
+
+@dataclass
+class ExportConfig:
+    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
+                              required=True, metavar="PATH")
+    format: str = option("onnx", "export", "file format", choices=["onnx"])
+    output: str = option(None, "export", "the file to write", positional=True, metavar="OUT.onnx")
