@@ -173,10 +173,10 @@ def _translate(x, hx, lengths, weights, cell: str, num_layers: int, bidirectiona
     def rows(w, gate):
         if gate == "f" and "f" not in c.gate_names:  # no forget gate: zeros
             return op.Expand(op.CastLike(0.0, w), op.Shape(op.Slice(w, [0], [c.hidden_size], [0])))
-        s = c.gate_rows(gate) if gates else slice(0, c.hidden_size)
+        s = c.gate_rows(gate)
         return op.Slice(w, [s.start], [s.stop], [0])
 
-    def ordered(w):
+    def ordered(w):  # rnnkit's gate rows in ONNX's order (the Elman cell has one gate)
         return op.Concat(*(rows(w, g) for g in gates), axis=0) if gates else w
 
     def stacked(parts):  # per direction -> (D, ...)
@@ -196,14 +196,11 @@ def _translate(x, hx, lengths, weights, cell: str, num_layers: int, bidirectiona
             b_hh = op.Concat(op.Slice(b_hh, [0], [2 * H], [0]), open_f, op.Slice(b_hh, [3 * H], [4 * H], [0]), axis=0)
         return op.Concat(ordered(b_ih), b_hh, axis=0)
 
-    def peepholes(p):  # rnnkit rows (i, f, o) or (i, o) -> ONNX (i, o, f)
+    def peepholes(p):  # rnnkit rows (i, f, o) or (i, o) -> ONNX (i, o, f), f zero without a forget gate
         w = p["weight_peephole"]
-        i, rest = op.Slice(w, [0], [1], [0]), op.Slice(w, [1], [3], [0])
-        if "f" in c.gate_names:
-            rest = op.Concat(op.Slice(w, [2], [3], [0]), op.Slice(w, [1], [2], [0]), axis=0)
-        else:
-            rest = op.Concat(rest, op.Expand(op.CastLike(0.0, w), [1, c.hidden_size]), axis=0)
-        return op.Reshape(op.Concat(i, rest, axis=0), [-1])
+        row = {g: op.Slice(w, [k], [k + 1], [0]) for k, g in enumerate(("i", "f", "o") if c.forget_gate else ("i", "o"))}
+        f = row["f"] if "f" in row else op.Expand(op.CastLike(0.0, w), [1, c.hidden_size])
+        return op.Reshape(op.Concat(row["i"], row["o"], f, axis=0), [-1])
 
     finals = [[] for _ in hx]
     for layer in range(num_layers):
