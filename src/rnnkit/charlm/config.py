@@ -105,3 +105,11 @@ class EvalConfig:
     batch: int = option(32, "data", "parallel streams the text is cut into", valid=at_least(1))
     bptt: int = option(256, "data", "characters per forward chunk", valid=at_least(1))
     device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+
+
+@dataclass
+class ExportConfig:
+    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
+                              required=True, metavar="PATH")
+    format: str = option("onnx", "export", "file format", choices=["onnx"])
+    output: str = option(None, "export", "the file to write", positional=True, metavar="OUT.onnx")
