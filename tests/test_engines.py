@@ -216,15 +216,16 @@ def test_native_refuses_what_torch_has_no_kernel_for_and_recording():
     with pytest.raises(ValueError, match="not the CTRNN cell"):
         rnnkit.CTRNN(I, H, engine="native")
     lstm = rnnkit.LSTM(I, H, engine="native")
-    with pytest.raises(ValueError, match="engine='native' runs torch's kernels, which cannot record gates"):
+    with pytest.raises(ValueError, match="engine='native' cannot record gates"):
         with rnnkit.record(lstm):
             lstm(torch.randn(T, B, I))
 
 
 def test_auto_says_what_it_runs():
     assert rnnkit.LSTM(I, H).chosen_engine() == "native"  # oneDNN
-    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "fused"
-    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "fused"
+    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "compiled"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "compiled"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine("cuda") == "native"
     assert rnnkit.LSTM(I, H).chosen_engine("cuda") == "native"  # cuDNN
     assert rnnkit.GRU(I, H).chosen_engine() == "fused"
     assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
