@@ -98,6 +98,7 @@ def test_auto_runs_the_compiled_engine_where_it_is_faster():
     assert rnnkit.LSTM(I, H).chosen_engine() == "native"  # oneDNN
     assert rnnkit.LSTM(I, H, peephole=True).chosen_engine() == "compiled"
     assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "compiled"
+    assert rnnkit.GRU(I, H, reset_after=False).chosen_engine(training=False) == "compiled"
     assert rnnkit.LSTM(I, H, peephole=True).chosen_engine(recording=True) == "compiled"
     assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "compiled"  # oneDNN records nothing
     assert rnnkit.LSTM(I, H, peephole=True).chosen_engine("cuda") == "fused"
@@ -147,7 +148,8 @@ def test_without_a_compiler_the_fused_engine_runs_and_one_warning_says_why(monke
         warnings.simplefilter("always")
         assert lstm.chosen_engine() == "fused"
         assert_close(lstm(x)[0], ref(x)[0])
-        assert rnnkit.GRU(I, H).chosen_engine() in ("fused", "native")
+        assert rnnkit.GRU(I, H).chosen_engine() == "fused"  # as before the compiled engine
+        assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
     messages = [str(w.message) for w in caught]
     assert messages == ["rnnkit: the compiled CPU engine is unavailable (no C++ compiler: 'no-such-compiler' is not "
                         "on PATH); the fused engine runs instead"]

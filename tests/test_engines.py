@@ -227,21 +227,22 @@ def test_auto_says_what_it_runs():
     assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "compiled"
     assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine("cuda") == "native"
     assert rnnkit.LSTM(I, H).chosen_engine("cuda") == "native"  # cuDNN
-    assert rnnkit.GRU(I, H).chosen_engine() == "fused"
-    assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
+    assert rnnkit.GRU(I, H).chosen_engine() == "compiled"
+    assert rnnkit.GRU(I, H).chosen_engine(training=False) == "compiled"
+    assert rnnkit.CTRNN(I, H).chosen_engine() == "compiled"
     assert rnnkit.GRU(I, H).chosen_engine("cuda") == "native"
     assert rnnkit.GRU(I, H, reset_after=False).chosen_engine("cuda") == "fused"
     assert rnnkit.RNN(I, H, engine="reference").chosen_engine() == "reference"
 
 
-def test_auto_runs_torchs_kernel_for_inference_and_fused_for_training(monkeypatch):
+def test_auto_runs_the_compiled_engine_for_inference_and_training(monkeypatch):
     ran = []
-    for name in ("native", "fused"):
+    for name in ("native", "fused", "compiled"):
         engine = rnnkit.engines.ENGINES[name]
         monkeypatch.setattr(engine, "run", lambda *a, _run=engine.run, _name=name, **k: ran.append(_name) or _run(*a, **k))
     gru, x = rnnkit.GRU(I, H), torch.randn(T, B, I)
     with torch.no_grad():
         gru(x)
     gru(x)
-    assert ran == ["native", "fused"]
+    assert ran == ["compiled", "compiled"]
 

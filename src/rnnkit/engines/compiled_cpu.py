@@ -28,7 +28,7 @@ from ..cells.base import CellMath
 from . import fused
 from .base import LayerwiseEngine
 
-COMPILED = ("LSTM",)  # the cell families kernels/cpu has
+COMPILED = ("LSTM", "GRU", "Elman", "Jordan", "CTRNN")  # the cell families kernels/cpu has
 
 
 class CompiledCPU(LayerwiseEngine):

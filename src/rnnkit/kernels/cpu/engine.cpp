@@ -5,6 +5,10 @@
 
 #include <string>
 
+#include "ctrnn.h"
+#include "elman.h"
+#include "gru.h"
+#include "jordan.h"
 #include "loop.h"
 #include "lstm.h"
 
@@ -15,6 +19,10 @@ namespace {
 template <typename T, typename F>
 std::vector<at::Tensor> with_cell(const std::string& family, const Options& o, F&& f) {
     if (family == "LSTM") return f(LSTM<T>(o));
+    if (family == "GRU") return f(GRU<T>(o));
+    if (family == "Elman") return f(Elman<T>(o));
+    if (family == "Jordan") return f(Jordan<T>(o));
+    if (family == "CTRNN") return f(CTRNN<T>(o));
     TORCH_CHECK(false, "rnnkit's compiled CPU engine has no ", family, " cell");
 }
 
