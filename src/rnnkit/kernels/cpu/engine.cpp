@@ -42,6 +42,7 @@ Products products(at::TensorList W, const c10::List<std::optional<at::Tensor>>& 
     Products p;
     for (size_t k = 0; k < W.size(); ++k) {
         p.W.push_back(W[k].contiguous());
+        p.Wt.push_back(W[k].t().contiguous());
         std::optional<at::Tensor> bias = b.get(k);
         p.b.push_back(bias ? bias->contiguous() : at::Tensor());
         p.plus_input.push_back(plus_input.get(k));

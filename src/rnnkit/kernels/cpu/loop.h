@@ -19,6 +19,8 @@
 // Shapes: T time, B batch, I input, G input projection, S a state's size, R a product's size.
 #pragma once
 
+#include <ATen/native/CPUBlas.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -53,24 +55,53 @@ at::Tensor view(const T* p, at::IntArrayRef shape) {
     return at::from_blob(const_cast<T*>(p), shape, at::CPU(c10::CppTypeToScalarType<T>::value));
 }
 
-// C (n, R) = A (n, K) W^T + beta C, W (R, K): a product.
+// At small batch, float GEMMs run on oneDNN's brgemm kernel (torch's cpublas::brgemm: one
+// thread, several times BLAS's speed at a few rows), where this torch has it.
+constexpr int64_t BRGEMM_ROWS = 16;
+
+inline bool have_brgemm() {
+    static const bool ok = [] {
+        float a = 1, b = 1, c = 0;
+        try {
+            at::native::cpublas::brgemm(1, 1, 1, 1, 1, 1, false, &a, &b, &c, false);
+        } catch (const std::exception&) {
+            return false;
+        }
+        return c == 1;
+    }();
+    return ok;
+}
 template <typename T>
-void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, T beta, T* C) {
-    if (n == 0) return;
+bool brgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, const T*, const T*, T*) {
+    return false;
+}
+template <>
+inline bool brgemm<float>(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc, bool add,
+                          const float* A, const float* B, float* C) {  // C (M, N) = A (M, K) B (K, N) [+ C]
+    if (M > BRGEMM_ROWS || !have_brgemm()) return false;
+    at::native::cpublas::brgemm(M, N, K, lda, ldb, ldc, add, A, B, C, false);
+    return true;
+}
+
+// C (n, R) = A (n, K) W^T + beta C, beta 0 or 1, W (R, K), Wt its transpose (K, R): a product.
+template <typename T>
+void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const T* Wt, T beta, T* C) {
+    if (n == 0 || brgemm<T>(n, R, K, K, R, R, beta != T(0), A, Wt, C)) return;
     if (have_blas<T>()) return blas('T', 'N', R, n, K, W, K, A, K, beta, C, R);  // column-major C^T = W A^T
     view(C, {n, R}).addmm_(view(A, {n, K}), view(W, {R, K}).t(), beta, 1);
 }
 
-// C (n, K) = D (n, R) W + beta C, W (R, K): a product's gradient back to its operand.
+// C (n, K) = D (n, R) W + beta C, beta 0 or 1, W (R, K): a product's gradient back to its operand.
 template <typename T>
 void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, T beta, T* C) {
-    if (n == 0) return;
+    if (n == 0 || brgemm<T>(n, K, R, R, K, K, beta != T(0), D, W, C)) return;
     if (have_blas<T>()) return blas('N', 'N', K, n, R, W, K, D, R, beta, C, K);  // column-major C^T = W^T D^T
     view(C, {n, K}).addmm_(view(D, {n, R}), view(W, {R, K}), beta, 1);
 }
 
-struct Products {  // each product's weight rows W (R, K), bias (R,) or undefined, and whether it is plus_input
-    std::vector<at::Tensor> W, b;
+struct Products {  // each product's weight rows W (R, K), their transpose Wt (K, R), bias (R,) or undefined,
+                   // and whether it is plus_input
+    std::vector<at::Tensor> W, Wt, b;
     std::vector<bool> plus_input;
     size_t size() const { return W.size(); }
     int64_t R(size_t k) const { return W[k].size(0); }
@@ -127,7 +158,8 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, at::Ten
             const at::Tensor& b = prods.b[k];
             if (!prods.plus_input[k] && b.defined())
                 for (int64_t row = 0; row < n; ++row) std::memcpy(rh_k + row * R, b.data_ptr<T>(), R * sizeof(T));
-            product<T>(n, R, K, a, prods.W[k].data_ptr<T>(), prods.plus_input[k] || b.defined() ? T(1) : T(0), rh_k);
+            product<T>(n, R, K, a, prods.W[k].data_ptr<T>(), prods.Wt[k].data_ptr<T>(),
+                       prods.plus_input[k] || b.defined() ? T(1) : T(0), rh_k);
             T* out_k = k < last ? operands[k + 1].data_ptr<T>() + kt * B * prods.K(k + 1) : nullptr;
             for (int64_t row = 0; row < n; ++row) {
                 Fwd<T> r{xw_t + row * G, rh_k + row * R, {}, out_k ? out_k + row * prods.K(k + 1) : nullptr, {},
