@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .. import kernels
 from ..cells.activations import ACTIVATIONS
@@ -47,6 +48,14 @@ class CompiledCPU(LayerwiseEngine):
         plan = _Plan(cell, tuple(p), batch_sizes or [], reverse, record, len(state))
         out, *final, trace = _BPTT.apply(plan, x.contiguous(), *state, *p.values())
         return out, tuple(final), trace
+
+
+def linear(x, w, b=None):
+    """F.linear, on oneDNN's inner product for float32 where torch has it: on some CPUs
+    (this project's AMD EPYC) several times the rate of the BLAS GEMM that F.linear runs."""
+    if x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w.contiguous(), b, "none", [], "")
+    return F.linear(x, w, b)
 
 
 def pointwise_names(cell: CellMath, p) -> list[str]:
@@ -94,7 +103,7 @@ class _BPTT(torch.autograd.Function):
         products = [prepared[product] for product in cell.products]
         args, gradient = cell_args(cell, p, prepared), any(ctx.needs_input_grad)
         out, *rest = kernels.cpu_ops().forward(
-            *args, cell.project_input(p, x), list(state),
+            *args, cell.project_input(p, x, linear), list(state),
             [pr.W for pr in products], [pr.b for pr in products], [pr.plus_input for pr in cell.products],
             plan.sizes, plan.reverse, gradient or plan.record,
         )

@@ -7,7 +7,8 @@
 //     identity     y = x                    dy/dx = 1
 //     hardsigmoid  y = clamp(x/6 + 1/2)     dy/dx = [0 < y < 1] / 6
 //
-// Each runs over a row of n values, the switch outside the loop so that the loop vectorises.
+// Each runs over a row of n values, the switch outside the loop so that the loop vectorises
+// (kernels/__init__.py's flags: -fno-trapping-math lets the comparisons vectorise).
 // In float, e^x is a Cody-Waite reduction and a polynomial (a few ulp, branch-free, so it
 // vectorises where glibc's expf does not); in double it is libm's, exact as the reference's.
 #pragma once
@@ -77,7 +78,7 @@ void activate_backward(Act act, const T* y, const T* dy, T* dx, int64_t n) {
             if (dx != dy) std::memcpy(dx, dy, n * sizeof(T));
             break;
         case Act::hardsigmoid:
-            for (int64_t j = 0; j < n; ++j) dx[j] = (y[j] > T(0) && y[j] < T(1)) ? dy[j] / T(6) : T(0);
+            for (int64_t j = 0; j < n; ++j) dx[j] = ((y[j] > T(0)) & (y[j] < T(1))) ? dy[j] / T(6) : T(0);
             break;
     }
 }

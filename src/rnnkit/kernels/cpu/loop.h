@@ -19,6 +19,7 @@
 // Shapes: T time, B batch, I input, G input projection, S a state's size, R a product's size.
 #pragma once
 
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/native/CPUBlas.h>
 
 #include <algorithm>
@@ -97,6 +98,19 @@ void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, T bet
     if (n == 0 || brgemm<T>(n, K, R, R, K, K, beta != T(0), D, W, C)) return;
     if (have_blas<T>()) return blas('N', 'N', K, n, R, W, K, D, R, beta, C, K);  // column-major C^T = W^T D^T
     view(C, {n, K}).addmm_(view(D, {n, R}), view(W, {R, K}), beta, 1);
+}
+
+// X (M, K) W (N, K)^T: oneDNN's inner product for float where torch has it (on some CPUs
+// several times BLAS's rate at these sizes), else at::mm. The same as compiled_cpu.py's linear.
+inline at::Tensor inner_product(const at::Tensor& X, const at::Tensor& W) {
+    static const auto onednn = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+    if (X.scalar_type() == at::kFloat && onednn) {
+        std::vector<c10::IValue> stack{X.contiguous(), W.contiguous(), c10::IValue(), std::string("none"),
+                                       c10::List<std::optional<at::Scalar>>(), std::string("")};
+        onednn->callBoxed(&stack);
+        return stack[0].toTensor();
+    }
+    return at::mm(X, W.t());
 }
 
 struct Products {  // each product's weight rows W (R, K), their transpose Wt (K, R), bias (R,) or undefined,
@@ -210,7 +224,7 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
     std::vector<at::Tensor> dop(n_prods);  // dL/d(operand k), k >= 1
     for (size_t k = 1; k < n_prods; ++k) dop[k] = at::empty({B, prods.K(k)}, opts);
     at::Tensor dx = at::empty({need_dx ? T_ : 0, B, I}, opts);
-    at::Tensor dW_ih = at::zeros_like(w_ih), db_ih = at::zeros({G}, opts);
+    at::Tensor dW_ih = at::zeros_like(w_ih), db_ih = at::zeros({G}, opts), w_ih_t = w_ih.t().contiguous();
     std::vector<at::Tensor> dW(n_prods), db(n_prods), cell_grads;
     for (size_t k = 0; k < n_prods; ++k) {
         dW[k] = at::zeros_like(prods.W[k]);
@@ -285,14 +299,14 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
         // the weight gradients of the block: one GEMM each, dW = sum_t drh_t^T a_t
         auto flat = [&](const at::Tensor& t) { return t.narrow(0, 0, nb).reshape({nb * B, t.size(2)}); };
         auto times = [&](const at::Tensor& t, int64_t from) { return t.narrow(0, from, nb); };
-        at::Tensor dxw_b = flat(dxw), x_b = times(x, t0).reshape({nb * B, I});
-        dW_ih.addmm_(dxw_b.t(), x_b);
+        at::Tensor dxw_b = flat(dxw), dxw_bt = dxw_b.t().contiguous(), x_b = times(x, t0).reshape({nb * B, I});
+        dW_ih.add_(inner_product(dxw_bt, x_b.t()));
         db_ih.add_(dxw_b.sum(0));
         for (size_t k = 0; k < n_prods; ++k) {
-            at::Tensor drh_b = drh[k].defined() ? flat(drh[k]) : dxw_b;
+            at::Tensor drh_bt = drh[k].defined() ? flat(drh[k]).t().contiguous() : dxw_bt;
             at::Tensor a = k ? times(operands[k], t0) : times(states[0], before(t0, reverse));
-            dW[k].addmm_(drh_b.t(), a.reshape({nb * B, prods.K(k)}));
-            db[k].add_(drh_b.sum(0));
+            dW[k].add_(inner_product(drh_bt, a.reshape({nb * B, prods.K(k)}).t()));
+            db[k].add_(drh_bt.sum(1));
         }
         std::vector<at::Tensor> prev_b(n_states), next_b(n_states);
         for (int64_t i = 0; i < n_states; ++i) {
@@ -302,10 +316,8 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
         auto g = cell.parameter_grads(prev_b, next_b, times(saved, t0), dxw.narrow(0, 0, nb), extras.narrow(0, 0, nb));
         if (cell_grads.empty()) cell_grads = g;
         else for (size_t j = 0; j < g.size(); ++j) cell_grads[j].add_(g[j]);
-        if (need_dx) {  // the input gradient of the block, one GEMM
-            at::Tensor dx_b = dx.narrow(0, t0, nb);
-            at::matmul_out(dx_b, dxw.narrow(0, 0, nb), w_ih);
-        }
+        if (need_dx)  // the input gradient of the block, one GEMM
+            dx.narrow(0, t0, nb).copy_(inner_product(dxw_b, w_ih_t).view({nb, B, I}));
     }
     std::vector<at::Tensor> result{dx};
     result.insert(result.end(), dstate.begin(), dstate.end());
