@@ -118,11 +118,7 @@ class _BPTT(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, *dfinal_and_trace):
-        if torch.is_grad_enabled():  # i.e. backward(create_graph=True)
-            raise RuntimeError(
-                "rnnkit's compiled engine computes gradients by hand and cannot be differentiated twice "
-                "(create_graph=True); use engine='reference' for higher-order gradients"
-            )
+        fused.refuse_double_backward("compiled")
         plan = ctx.plan
         cell, n, K = plan.cell, plan.n_states, len(plan.cell.products)
         x, *kept = ctx.saved_tensors
