@@ -38,7 +38,7 @@ def groups(I, H):
     lstm_anchor = {"torch.nn.LSTM": (lambda: nn.LSTM(I, H), 4)}
     out = {
         name: {f"torch.nn.{name}": (lambda c=getattr(nn, name): c(I, H), g)}
-        | {f"rnnkit {e}": (lambda c=getattr(rnnkit, name), e=e: c(I, H, engine=e), g) for e in ("auto", "fused", "reference")}
+        | {f"rnnkit {e}": (lambda c=getattr(rnnkit, name), e=e: c(I, H, engine=e), g) for e in ("auto", "compiled", "fused", "reference")}
         for name, g in GATES.items()
     }
     variants = {
@@ -50,7 +50,7 @@ def groups(I, H):
         "CTRNN": (lambda e: rnnkit.CTRNN(I, H, engine=e), 1),
     }
     for name, (make, g) in variants.items():
-        out[name] = lstm_anchor | {f"{e}": (lambda m=make, e=e: m(e), g) for e in ("fused", "reference")}
+        out[name] = lstm_anchor | {f"{e}": (lambda m=make, e=e: m(e), g) for e in ("compiled", "fused", "reference")}
     return out
 
 

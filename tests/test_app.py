@@ -86,12 +86,15 @@ def test_a_flag_out_of_range_is_one_line_and_help_shows_the_range():
 
 def test_every_numeric_flag_of_every_command_declares_its_range_and_shows_it():
     commands = build_parser()._subparsers._group_actions[0].choices
-    tag = commands["tag"]._subparsers._group_actions[0].choices
+    groups = {g: commands[g]._subparsers._group_actions[0].choices for g in ("tag", "compose")}
+    shown = re.compile(r".*; ([-\d.e+]+ <=? )?[NX]( [<>]=? [-\d.e+]+)?\)", re.S)
+    checked = 0
     for command, sub in [*((c, commands[c]) for c in ("train", "sample", "eval", "inspect", "gradients")),
-                         *((f"tag {c}", tag[c]) for c in ("train", "eval", "predict"))]:
+                         *((f"{g} {c}", sub) for g, subs in groups.items() for c, sub in subs.items())]:
         numeric = [a for a in sub._actions if a.type in (int, float) and not a.choices]  # choices show themselves
-        shown = re.compile(r".*; ([-\d.e+]+ <=? )?[NX]( [<>]=? [-\d.e+]+)?\)", re.S)
-        assert numeric and all(shown.fullmatch(a.help) for a in numeric), command
+        assert all(shown.fullmatch(a.help) for a in numeric), command
+        checked += len(numeric)
+    assert checked > 50
 
 
 def test_leftovers_of_a_killed_save_are_removed_and_nothing_else(tmp_path):
@@ -166,7 +169,7 @@ def test_a_checkpoint_names_its_application_and_another_one_is_refused(tmp_path)
     assert meta["format"] == "rnnkit.parser/1" and checkpoint.application_of(meta) == "parser"
     with pytest.raises(UserError, match="is a checkpoint of rnnkit's parser, not of its char-LM"):
         checkpoint.load(str(run), application="charlm")
-    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 or rnnkit.tagger/1 expected\)"):
+    with pytest.raises(UserError, match=r"is not an rnnkit checkpoint \(format rnnkit.charlm/1 or rnnkit.tagger/1 or rnnkit.compose/1 expected\)"):
         checkpoint.load(str(run), application=None)  # any application that is registered
     assert checkpoint.load(str(run), application="parser")[1]["w"].shape == (2,)
 
@@ -208,7 +211,7 @@ def test_new_checkpoints_hold_the_model_config_and_need_no_training_flag(tmp_pat
 
 
 SRC = Path(rnnkit.__file__).parent
-APPLICATIONS = ("charlm", "inspect", "tagger")
+APPLICATIONS = ("charlm", "inspect", "tagger", "compose")
 
 
 def rnnkit_imports(package: str) -> dict[str, set[str]]:

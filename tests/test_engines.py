@@ -152,10 +152,15 @@ def assert_records_alike(other, ref, x, tol=1e-10):
         assert_close([b[key][k] for k in a[key]], [a[key][k] for k in a[key]], tol)
 
 
+def check_recording(network, engine, x):
+    """`engine` records what the reference engine records, two layers, both directions."""
+    ref, other = pair(network, engine, num_layers=2, bidirectional=True)
+    assert_records_alike(other, ref, x)
+
+
 def test_fused_records_the_same_gates_as_reference():
-    ref, fused = pair("lstm_peephole_proj", "fused", num_layers=2, bidirectional=True)
     x = pack_padded_sequence(torch.randn(T, 4, I, dtype=torch.double), [3, 5, 1, 4], enforce_sorted=False)
-    assert_records_alike(fused, ref, x)
+    check_recording("lstm_peephole_proj", "fused", x)
 
 
 def test_double_backward_through_fused_raises_and_reference_supports_it():
@@ -224,31 +229,33 @@ def test_native_refuses_what_torch_has_no_kernel_for_and_recording():
     with pytest.raises(ValueError, match="not the CTRNN cell"):
         rnnkit.CTRNN(I, H, engine="native")
     lstm = rnnkit.LSTM(I, H, engine="native")
-    with pytest.raises(ValueError, match="engine='native' runs torch's kernels, which cannot record gates"):
+    with pytest.raises(ValueError, match="engine='native' cannot record gates"):
         with rnnkit.record(lstm):
             lstm(torch.randn(T, B, I))
 
 
 def test_auto_says_what_it_runs():
     assert rnnkit.LSTM(I, H).chosen_engine() == "native"  # oneDNN
-    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "fused"
-    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "fused"
+    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "compiled"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "compiled"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine("cuda") == "native"
     assert rnnkit.LSTM(I, H).chosen_engine("cuda") == "native"  # cuDNN
-    assert rnnkit.GRU(I, H).chosen_engine() == "fused"
-    assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
+    assert rnnkit.GRU(I, H).chosen_engine() == "compiled"
+    assert rnnkit.GRU(I, H).chosen_engine(training=False) == "compiled"
+    assert rnnkit.CTRNN(I, H).chosen_engine() == "compiled"
     assert rnnkit.GRU(I, H).chosen_engine("cuda") == "native"
     assert rnnkit.GRU(I, H, reset_after=False).chosen_engine("cuda") == "fused"
     assert rnnkit.RNN(I, H, engine="reference").chosen_engine() == "reference"
 
 
-def test_auto_runs_torchs_kernel_for_inference_and_fused_for_training(monkeypatch):
+def test_auto_runs_the_compiled_engine_for_inference_and_training(monkeypatch):
     ran = []
-    for name in ("native", "fused"):
+    for name in ("native", "fused", "compiled"):
         engine = rnnkit.engines.ENGINES[name]
         monkeypatch.setattr(engine, "run", lambda *a, _run=engine.run, _name=name, **k: ran.append(_name) or _run(*a, **k))
     gru, x = rnnkit.GRU(I, H), torch.randn(T, B, I)
     with torch.no_grad():
         gru(x)
     gru(x)
-    assert ran == ["native", "fused"]
+    assert ran == ["compiled", "compiled"]
 

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import PackedSequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from . import engines
 from .cells import CellMath, CTRNNMath, ElmanMath, GRUMath, JordanMath, LSTMMath
@@ -123,8 +123,10 @@ class _Recurrent(nn.Module):
 class RecurrentLayer(_Recurrent):
     """A stack of `num_layers` layers of one cell, in one or both directions.
 
-    forward(input, hx=None) -> (output, h_n), as torch.nn:
+    forward(input, hx=None, *, lengths=None) -> (output, h_n), as torch.nn:
       input   (T, B, I), (B, T, I) with batch_first, (T, I) unbatched, or a PackedSequence
+      lengths (B,) for a padded batch: runs it as the PackedSequence it is, the output
+              padded with zeros (what torch.onnx.export takes in place of a PackedSequence)
       hx      the initial state, one tensor (L*D, B, S) per state (a tuple when the cell
               has several, as the LSTM's (h, c)); zeros when None
       output  (T, B, D*O): the last layer's output at every step, both directions
@@ -207,9 +209,27 @@ class RecurrentLayer(_Recurrent):
         self.flatten_parameters()  # .to(), .cuda(), .half() and the like made new tensors
         return module
 
-    def forward(self, input, hx=None):
+    def forward(self, input, hx=None, *, lengths=None):
+        exporting = torch.compiler.is_exporting()
+        if lengths is not None and not exporting:  # a padded batch with lengths runs as the packed batch it is
+            T = input.shape[1 if self.batch_first else 0]
+            packed = pack_padded_sequence(input, self._check_lengths(input, lengths).cpu(), self.batch_first, False)
+            output, h_n = self.forward(packed, hx)
+            return pad_packed_sequence(output, self.batch_first, total_length=T)[0], h_n
+        if exporting and isinstance(input, PackedSequence):
+            raise ValueError(
+                f"{type(self).__name__}: a PackedSequence cannot be exported (its batch sizes are data): "
+                "pass the padded batch and lengths=... instead"
+            )
         x, hx, packing = self._time_major(input, hx)
         record = self._recording is not None
+        if exporting:  # torch.onnx.export: ONNX nodes or a Scan (rnnkit.interop.onnx)
+            from .interop.onnx import exported_run
+
+            weights = [self._params(names) for names in self._names]
+            x, h_n = exported_run(self.cell, weights, x, hx, None if lengths is None else self._check_lengths(input, lengths),
+                                  self.num_layers, self.bidirectional, self.dropout, self.training, record)
+            return self._as_given(x, h_n, {}, packing)
         training = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
         engine = engines.select(self.engine, self.cell.spec, x.device, record, training)
         if x.shape[1] == 0:  # nothing to compute; the reference engine's empty outputs still reach the weights' gradients
@@ -227,6 +247,16 @@ class RecurrentLayer(_Recurrent):
             num_layers=self.num_layers, bidirectional=self.bidirectional, dropout=self.dropout,
             train=self.training, record=record,
         )
+
+    def _check_lengths(self, input, lengths) -> Tensor:
+        """lengths=: one integer per sequence of a batched, padded input."""
+        batch = input.shape[0 if self.batch_first else 1] if isinstance(input, Tensor) and input.dim() == 3 else None
+        if batch is None or not isinstance(lengths, Tensor) or lengths.shape != (batch,) or lengths.is_floating_point():
+            raise ValueError(
+                f"{type(self).__name__}: lengths= takes one integer per sequence of a batched, padded input "
+                f"(a tensor of shape (B,)), got {_shape(lengths) if isinstance(lengths, Tensor) else type(lengths).__name__}"
+            )
+        return lengths
 
     def _time_major(self, input, hx):
         """Checked input as (T, B, I) time-major, padded; the initial states, one (L*D, B, S)
@@ -407,8 +437,8 @@ class JordanRNN(RecurrentLayer):
     def extra_repr(self) -> str:
         return super().extra_repr().replace(f"{self.hidden_size}", f"{self.hidden_size}, {self.output_size}", 1)
 
-    def forward(self, input, y0=None):
-        return super().forward(input, y0)
+    def forward(self, input, y0=None, *, lengths=None):
+        return super().forward(input, y0, lengths=lengths)
 
 
 class CTRNN(RecurrentLayer):

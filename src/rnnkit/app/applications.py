@@ -18,6 +18,7 @@ class Application:
 APPLICATIONS = {
     "charlm": Application("char-LM", "rnnkit.charlm.model"),
     "tagger": Application("slot tagger", None),  # a word-level model: inspect's character views do not fit it
+    "compose": Application("composer", None),  # its network reads piano rolls, not text
 }
 
 

@@ -62,7 +62,8 @@ THREADS = Range(0, os.cpu_count() or 1)  # 0: torch's default; more threads than
 
 def option(default, group: str, help: str, *, valid: Range | None = None, **extra):
     """A dataclass field that becomes ``--name`` in argument group ``group``; a number outside
-    ``valid`` is refused by ``from_args``. ``extra`` may hold ``choices``, ``required`` and ``metavar``."""
+    ``valid`` is refused by ``from_args``. ``extra`` may hold ``choices``, ``required``, ``metavar``
+    and ``positional`` (a required argument without a flag)."""
     return field(default=default, metadata={"group": group, "help": help, "valid": valid, **extra})
 
 
@@ -91,6 +92,10 @@ def add_flags(parser: argparse.ArgumentParser, config_cls) -> None:
         if meta["valid"]:
             notes.append(meta["valid"].describe(metavar))
         help_text = meta["help"] + (f" ({'; '.join(notes)})" if notes else "")
+        if meta.get("positional"):
+            group.add_argument(f.name, type={"int": int, "float": float}.get(kind, str), help=meta["help"],
+                               metavar=metavar)
+            continue
         group.add_argument(flag(f.name), dest=f.name, type={"int": int, "float": float}.get(kind, str),
                            default=_NOT_TYPED, help=help_text.replace("%", "%%"),
                            metavar=None if "choices" in meta else metavar,

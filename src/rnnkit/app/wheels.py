@@ -11,16 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .cache import cache_dir
 from .errors import UserError
 
 
 class WheelUnavailable(UserError):
     """The wheel could not be downloaded (no registry, no network)."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "rnnkit"
 
 
 def _sha256(path: Path) -> str:

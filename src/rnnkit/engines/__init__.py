@@ -4,6 +4,7 @@
     reference  a Python loop over the cell's step, differentiated by autograd: the specification
     fused      one autograd.Function per layer and direction, hoisted input GEMM, BPTT by hand
     native     torch's own kernels (oneDNN, cuDNN), for the configurations torch.nn has
+    compiled   the fused engine's loop and hand BPTT in C++, on the CPU (kernels/cpu), built on first use
     triton     the fused engine's loop with each pointwise stage one Triton kernel (CUDA; opt-in)
     auto       the fastest engine that can run the layer (see `choose`)
 
@@ -16,12 +17,13 @@ import torch
 
 from ..cells.base import CellSpec
 from .base import Engine, LayerwiseEngine, Run
+from .compiled_cpu import CompiledCPU
 from .fused import Fused
 from .native import Native
 from .reference import Reference
 from .triton import Triton
 
-ENGINES: dict[str, Engine] = {e.name: e for e in (Reference(), Fused(), Native(), Triton())}
+ENGINES: dict[str, Engine] = {e.name: e for e in (Reference(), Fused(), Native(), CompiledCPU(), Triton())}
 NAMES = ("auto", *ENGINES)
 
 __all__ = ["ENGINES", "NAMES", "Engine", "LayerwiseEngine", "Run", "check", "choose", "select"]
@@ -35,17 +37,25 @@ def check(engine: str, spec: CellSpec) -> str:
         reason = ENGINES["native"].unsupported(spec, torch.device("cpu"))
         if reason:
             raise ValueError(f"engine='native' runs only what torch.nn has a kernel for, not {reason}; use 'auto' or 'fused'")
+    if engine == "compiled":
+        reason = ENGINES["compiled"].unsupported(spec, torch.device("cpu"))
+        if reason:
+            raise ValueError(f"engine='compiled' is unavailable for this layer ({reason}); use 'auto' or 'fused'")
     return engine
 
 
 def choose(spec: CellSpec, device: torch.device, recording: bool = False, training: bool = True) -> str:
-    """What `auto` runs: torch's kernel where it is the faster one and no gates are
-    recorded, otherwise the fused engine (docs/benchmarks.md has the measurements).
+    """What `auto` runs: the fastest engine that can (docs/benchmarks.md has the
+    measurements) and records gates when asked to (torch's kernels cannot).
 
     On the CPU torch has an optimised kernel (oneDNN) only for the LSTM without a
-    projection; its GRU, RNN and projected LSTM are loops of small ops, quick to run but
-    slow to differentiate through autograd, which the fused engine beats whenever a
-    gradient is needed (`training`). On CUDA, cuDNN runs whatever torch.nn has."""
+    projection; everything else, and whatever records, runs the compiled engine, or where it
+    cannot be built (one warning says why) as before: torch's GRU, RNN and projected LSTM are loops of small
+    ops, quick to run but slow to differentiate through autograd, which the fused engine
+    beats whenever a gradient is needed (`training`). On CUDA, cuDNN runs whatever torch.nn has."""
+    onednn = spec.family == "LSTM" and not spec["proj_size"] and not ENGINES["native"].unsupported(spec, device)
+    if device.type == "cpu" and (recording or not onednn) and not ENGINES["compiled"].unsupported(spec, device):
+        return "compiled"
     if recording or ENGINES["native"].unsupported(spec, device):
         return "fused"
     if training and device.type == "cpu" and not (spec.family == "LSTM" and not spec["proj_size"]):
@@ -58,5 +68,5 @@ def select(engine: str, spec: CellSpec, device: torch.device, recording: bool, t
     if engine == "auto":
         engine = choose(spec, device, recording, training)
     elif recording and not ENGINES[engine].records:
-        raise ValueError(f"engine={engine!r} runs torch's kernels, which cannot record gates; use 'auto', 'fused' or 'reference'")
+        raise ValueError(f"engine={engine!r} cannot record gates; use 'auto', 'fused' or 'reference'")
     return ENGINES[engine]

@@ -96,11 +96,7 @@ class _BPTT(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dout, *dfinal):
-        if torch.is_grad_enabled():  # i.e. backward(create_graph=True)
-            raise RuntimeError(
-                "rnnkit's fused engine computes gradients by hand and cannot be differentiated twice "
-                "(create_graph=True); use engine='reference' for higher-order gradients"
-            )
+        refuse_double_backward("fused")
         plan, states, saved = ctx.plan, ctx.states, ctx.saved
         cell = plan.cell
         xs, outputs, *weights = ctx.saved_tensors
@@ -123,6 +119,15 @@ class _BPTT(torch.autograd.Function):
         if dx is not None and plan.reverse:
             dx = dx.flip(0)
         return (None, dx, *dstate, *(grads[k] for k in plan.names))
+
+
+def refuse_double_backward(engine: str) -> None:
+    """A hand backward is not itself differentiable: backward(create_graph=True) raises."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            f"rnnkit's {engine} engine computes gradients by hand and cannot be differentiated twice "
+            "(create_graph=True); use engine='reference' for higher-order gradients"
+        )
 
 
 def _steps_back(ctx, p, douts, dstate, drhs, extras, t0, t1, B):

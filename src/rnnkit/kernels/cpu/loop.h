@@ -1,0 +1,334 @@
+// The one time loop, forward and backward, for every cell: the C++ side of engines/fused.py.
+//
+// Forward, per step: each product as one GEMM on the active rows (rh = a W^T + b; for a
+// plus_input product the GEMM adds a W^T into xw_t itself, this engine's own copy, which then
+// is rh), each followed by the cell's pointwise stage, row by row. Rows past the step's batch
+// size (a packed batch) keep their state. With `keep` (a gradient will be asked for, or a
+// recording) every state, saved row and operand is kept; otherwise only the last.
+//
+// Everything is indexed by time t, in both directions: the states before and after step t are
+// states[t] and states[t + 1] forwards, states[t + 1] and states[t] in reverse, so the
+// outputs are states[0][1:] or states[0][:T] as they lie, and every block of steps is one
+// slice of x, of the states and of what was saved.
+//
+// Backward, per step from the last run to the first: the cell's stages' backward from the
+// last to the first, between stages the product's gradient back through its weight (one
+// GEMM), after stage 0 into dL/dstate[0] (one GEMM). After each block of steps, each weight
+// gradient is one GEMM over the block (dW = sum_t drh_t^T a_t), as is the input gradient.
+//
+// Shapes: T time, B batch, I input, G input projection, S a state's size, R a product's size.
+#pragma once
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/CPUBlas.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "cell.h"
+
+extern "C" {  // BLAS as torch's MKL exports it; absent elsewhere, at::addmm runs instead
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*) __attribute__((weak));
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*) __attribute__((weak));
+}
+
+namespace rnnkit {
+
+inline void blas(char ta, char tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta,
+                 float* c, int ldc) {
+    const float one = 1;
+    sgemm_(&ta, &tb, &m, &n, &k, &one, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+inline void blas(char ta, char tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double beta,
+                 double* c, int ldc) {
+    const double one = 1;
+    dgemm_(&ta, &tb, &m, &n, &k, &one, a, &lda, b, &ldb, &beta, c, &ldc);
+}
+template <typename T>
+bool have_blas() {
+    return std::is_same<T, float>::value ? sgemm_ != nullptr : dgemm_ != nullptr;
+}
+
+template <typename T>
+at::Tensor view(const T* p, at::IntArrayRef shape) {
+    return at::from_blob(const_cast<T*>(p), shape, at::CPU(c10::CppTypeToScalarType<T>::value));
+}
+
+// At small batch, float GEMMs run on oneDNN's brgemm kernel (torch's cpublas::brgemm: one
+// thread, several times BLAS's speed at a few rows), where this torch has it.
+constexpr int64_t BRGEMM_ROWS = 16;
+
+inline bool have_brgemm() {
+    static const bool ok = [] {
+        float a = 1, b = 1, c = 0;
+        try {
+            at::native::cpublas::brgemm(1, 1, 1, 1, 1, 1, false, &a, &b, &c, false);
+        } catch (const std::exception&) {
+            return false;
+        }
+        return c == 1;
+    }();
+    return ok;
+}
+template <typename T>
+bool brgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, const T*, const T*, T*) {
+    return false;
+}
+template <>
+inline bool brgemm<float>(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc, bool add,
+                          const float* A, const float* B, float* C) {  // C (M, N) = A (M, K) B (K, N) [+ C]
+    if (M > BRGEMM_ROWS || !have_brgemm()) return false;
+    at::native::cpublas::brgemm(M, N, K, lda, ldb, ldc, add, A, B, C, false);
+    return true;
+}
+
+// C (n, R) = A (n, K) W^T + beta C, beta 0 or 1, W (R, K), Wt its transpose (K, R): a product.
+template <typename T>
+void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const T* Wt, T beta, T* C) {
+    if (n == 0 || brgemm<T>(n, R, K, K, R, R, beta != T(0), A, Wt, C)) return;
+    if (have_blas<T>()) return blas('T', 'N', R, n, K, W, K, A, K, beta, C, R);  // column-major C^T = W A^T
+    view(C, {n, R}).addmm_(view(A, {n, K}), view(W, {R, K}).t(), beta, 1);
+}
+
+// C (n, K) = D (n, R) W + beta C, beta 0 or 1, W (R, K): a product's gradient back to its operand.
+template <typename T>
+void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, T beta, T* C) {
+    if (n == 0 || brgemm<T>(n, K, R, R, K, K, beta != T(0), D, W, C)) return;
+    if (have_blas<T>()) return blas('N', 'N', K, n, R, W, K, D, R, beta, C, K);  // column-major C^T = W^T D^T
+    view(C, {n, K}).addmm_(view(D, {n, R}), view(W, {R, K}), beta, 1);
+}
+
+// X (M, K) W (N, K)^T: oneDNN's inner product for float where torch has it (on some CPUs
+// several times BLAS's rate at these sizes), else at::mm. The same as compiled_cpu.py's linear.
+inline at::Tensor inner_product(const at::Tensor& X, const at::Tensor& W) {
+    static const auto onednn = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
+    if (X.scalar_type() == at::kFloat && onednn) {
+        std::vector<c10::IValue> stack{X.contiguous(), W.contiguous(), c10::IValue(), std::string("none"),
+                                       c10::List<std::optional<at::Scalar>>(), std::string("")};
+        onednn->callBoxed(&stack);
+        return stack[0].toTensor();
+    }
+    return at::mm(X, W.t());
+}
+
+struct Products {  // each product's weight rows W (R, K), their transpose Wt (K, R), bias (R,) or undefined,
+                   // and whether it is plus_input
+    std::vector<at::Tensor> W, Wt, b;
+    std::vector<bool> plus_input;
+    size_t size() const { return W.size(); }
+    int64_t R(size_t k) const { return W[k].size(0); }
+    int64_t K(size_t k) const { return W[k].size(1); }
+};
+
+// Where a state of the step at time t lies: states[t] before and states[t + 1] after
+// forwards, the other way in reverse.
+inline int64_t before(int64_t t, bool reverse) { return reverse ? t + 1 : t; }
+inline int64_t after(int64_t t, bool reverse) { return reverse ? t : t + 1; }
+
+// Forward: {out (T, B, S_0), final states...} and, with keep, {states (T + 1, B, S)..., saved
+// (T, B, saved), operands of the products after the first (T, B, K)...}.
+template <typename T, typename Cell>
+std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, at::Tensor xw,
+                                const std::vector<at::Tensor>& state, const std::vector<int64_t>& sizes, bool reverse,
+                                bool keep) {
+    const int64_t T_ = xw.size(0), B = xw.size(1), G = xw.size(2), n_states = state.size();
+    const bool packed = !sizes.empty();
+    auto opts = xw.options();
+    auto alloc = [&](at::IntArrayRef shape) { return packed ? at::zeros(shape, opts) : at::empty(shape, opts); };
+    // the states: all of them with keep, else two slots used in turn (state 0 unpacked is the output: all)
+    std::vector<at::Tensor> states(n_states);
+    std::vector<int64_t> S(n_states);
+    auto slot = [&](int64_t i, int64_t at) { return states[i].size(0) == T_ + 1 ? at : at % 2; };
+    for (int64_t i = 0; i < n_states; ++i) {
+        S[i] = state[i].size(1);
+        states[i] = at::empty({keep || (i == 0 && !packed) ? T_ + 1 : 2, B, S[i]}, opts);
+        states[i][slot(i, reverse ? T_ : 0)].copy_(state[i]);
+    }
+    at::Tensor out = packed ? at::zeros({T_, B, S[0]}, opts) : at::Tensor();
+    at::Tensor saved = alloc({keep ? T_ : 1, B, cell.saved});
+    std::vector<at::Tensor> operands(prods.size()), rh(prods.size());
+    for (size_t k = 0; k < prods.size(); ++k) {
+        if (k) operands[k] = alloc({keep ? T_ : 1, B, prods.K(k)});
+        if (!prods.plus_input[k]) rh[k] = at::empty({B, prods.R(k)}, opts);
+    }
+    const int64_t Wsaved = cell.saved, last = prods.size() - 1;
+    for (int64_t s = 0; s < T_; ++s) {
+        const int64_t t = reverse ? T_ - 1 - s : s, n = packed ? sizes[t] : B, kt = keep ? t : 0;
+        T* xw_t = xw.data_ptr<T>() + t * B * G;
+        const T* prev[2] = {};
+        T* next[2] = {};
+        for (int64_t i = 0; i < n_states; ++i) {
+            prev[i] = states[i].data_ptr<T>() + slot(i, before(t, reverse)) * B * S[i];
+            next[i] = states[i].data_ptr<T>() + slot(i, after(t, reverse)) * B * S[i];
+        }
+        T* saved_t = saved.data_ptr<T>() + kt * B * Wsaved;
+        const T* a = prev[0];
+        for (size_t k = 0; k < prods.size(); ++k) {
+            const int64_t R = prods.R(k), K = prods.K(k);
+            if (k) a = operands[k].data_ptr<T>() + kt * B * K;
+            T* rh_k = prods.plus_input[k] ? xw_t : rh[k].data_ptr<T>();
+            const at::Tensor& b = prods.b[k];
+            if (!prods.plus_input[k] && b.defined())
+                for (int64_t row = 0; row < n; ++row) std::memcpy(rh_k + row * R, b.data_ptr<T>(), R * sizeof(T));
+            product<T>(n, R, K, a, prods.W[k].data_ptr<T>(), prods.Wt[k].data_ptr<T>(),
+                       prods.plus_input[k] || b.defined() ? T(1) : T(0), rh_k);
+            T* out_k = k < last ? operands[k + 1].data_ptr<T>() + kt * B * prods.K(k + 1) : nullptr;
+            for (int64_t row = 0; row < n; ++row) {
+                Fwd<T> r{xw_t + row * G, rh_k + row * R, {}, out_k ? out_k + row * prods.K(k + 1) : nullptr, {},
+                         saved_t + row * Wsaved};
+                for (int64_t i = 0; i < n_states; ++i) {
+                    r.state[i] = prev[i] + row * S[i];
+                    r.next[i] = next[i] + row * S[i];
+                }
+                cell.pointwise(k, r);
+            }
+        }
+        for (int64_t i = 0; i < n_states; ++i)  // rows past n keep their state
+            if (n < B) std::memcpy(next[i] + n * S[i], prev[i] + n * S[i], (B - n) * S[i] * sizeof(T));
+        if (packed) std::memcpy(out.data_ptr<T>() + t * B * S[0], next[0], n * S[0] * sizeof(T));
+    }
+    if (!packed) out = reverse ? states[0].narrow(0, 0, T_) : states[0].narrow(0, 1, T_);
+    std::vector<at::Tensor> result{out};
+    for (int64_t i = 0; i < n_states; ++i) result.push_back(states[i][slot(i, reverse ? 0 : T_)]);
+    if (keep) {
+        result.insert(result.end(), states.begin(), states.end());
+        result.push_back(saved);
+        for (size_t k = 1; k < prods.size(); ++k) result.push_back(operands[k]);
+    }
+    return result;
+}
+
+// Backward: {dx (T, B, I) (empty without need_dx), dstate..., dW_ih, db_ih, then per
+// product dW_k, db_k, then the cell's parameter_grads}.
+template <typename T, typename Cell>
+std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const at::Tensor& x, const at::Tensor& w_ih,
+                                 const at::Tensor& dout, const std::vector<at::Tensor>& dfinal,
+                                 const std::vector<at::Tensor>& states, const at::Tensor& saved,
+                                 const std::vector<at::Tensor>& operands, const std::vector<int64_t>& sizes,
+                                 bool reverse, int64_t block, bool need_dx) {
+    const int64_t T_ = x.size(0), B = x.size(1), I = x.size(2), G = w_ih.size(0), n_states = states.size();
+    const bool packed = !sizes.empty();
+    const size_t n_prods = prods.size();
+    auto opts = x.options();
+    std::vector<int64_t> S(n_states);
+    std::vector<at::Tensor> dstate(n_states), dprev(n_states);
+    for (int64_t i = 0; i < n_states; ++i) {
+        S[i] = states[i].size(2);
+        dstate[i] = dfinal[i].clone();
+        dprev[i] = at::empty_like(dstate[i]);
+    }
+    at::Tensor dnew0 = at::empty_like(dstate[0]), carry = at::zeros({B, std::max<int64_t>(cell.carry, 1)}, opts);
+    at::Tensor scratch = at::empty({std::max<int64_t>(cell.scratch, 1)}, opts);
+    std::vector<at::Tensor> dop(n_prods);  // dL/d(operand k), k >= 1
+    for (size_t k = 1; k < n_prods; ++k) dop[k] = at::empty({B, prods.K(k)}, opts);
+    at::Tensor dx = at::empty({need_dx ? T_ : 0, B, I}, opts);
+    at::Tensor dW_ih = at::zeros_like(w_ih), db_ih = at::zeros({G}, opts), w_ih_t = w_ih.t().contiguous();
+    std::vector<at::Tensor> dW(n_prods), db(n_prods), cell_grads;
+    for (size_t k = 0; k < n_prods; ++k) {
+        dW[k] = at::zeros_like(prods.W[k]);
+        db[k] = at::zeros({prods.R(k)}, opts);
+    }
+    const int64_t Wsaved = cell.saved, steps = std::min(block, T_);
+    auto alloc = [&](at::IntArrayRef shape) { return packed ? at::zeros(shape, opts) : at::empty(shape, opts); };
+    at::Tensor dxw = alloc({steps, B, G}), extras = alloc({steps, B, std::max<int64_t>(cell.extras, 1)});
+    std::vector<at::Tensor> drh(n_prods);
+    for (size_t k = 0; k < n_prods; ++k)
+        if (k || !prods.plus_input[0]) drh[k] = alloc({steps, B, prods.R(k)});
+    for (int64_t s1 = T_; s1 > 0; s1 -= steps) {  // blocks of steps [s0, s1) in the order they ran, the last first
+        const int64_t s0 = std::max<int64_t>(0, s1 - steps), nb = s1 - s0;
+        const int64_t t0 = reverse ? T_ - s1 : s0;  // the block's times [t0, t0 + nb)
+        for (int64_t s = s1 - 1; s >= s0; --s) {
+            const int64_t t = reverse ? T_ - 1 - s : s, n = packed ? sizes[t] : B, bt = t - t0;
+            const T* prev[2] = {};
+            const T* next[2] = {};
+            for (int64_t i = 0; i < n_states; ++i) {
+                prev[i] = states[i].data_ptr<T>() + before(t, reverse) * B * S[i];
+                next[i] = states[i].data_ptr<T>() + after(t, reverse) * B * S[i];
+            }
+            // dL/dstate' = what came back from the next step, plus this step's output gradient
+            T* dn0 = dnew0.data_ptr<T>();
+            const T* ds0 = dstate[0].data_ptr<T>();
+            const T* dy = dout.data_ptr<T>() + t * B * S[0];
+            for (int64_t j = 0; j < n * S[0]; ++j) dn0[j] = ds0[j] + dy[j];
+            const T* saved_t = saved.data_ptr<T>() + t * B * Wsaved;
+            T* dxw_t = dxw.data_ptr<T>() + bt * B * G;
+            T* extras_t = extras.data_ptr<T>() + bt * B * extras.size(2);
+            for (int64_t k = n_prods - 1; k >= 0; --k) {
+                const int64_t R = prods.R(k);
+                T* drh_k = drh[k].defined() ? drh[k].data_ptr<T>() + bt * B * R : dxw_t;
+                for (int64_t row = 0; row < n; ++row) {
+                    Bwd<T> r{{}, carry.data_ptr<T>() + row * carry.size(1), {}, {}, saved_t + row * Wsaved,
+                             drh_k + row * R, dxw_t + row * G, {}, extras_t + row * extras.size(2),
+                             scratch.data_ptr<T>()};
+                    for (int64_t i = 0; i < n_states; ++i) {
+                        r.state[i] = prev[i] + row * S[i];
+                        r.next[i] = next[i] + row * S[i];
+                        r.dstate[i] = dprev[i].data_ptr<T>() + row * S[i];
+                    }
+                    if (k == (int64_t)n_prods - 1) {
+                        r.dout[0] = dn0 + row * S[0];
+                        for (int64_t i = 1; i < n_states; ++i) r.dout[i] = dstate[i].data_ptr<T>() + row * S[i];
+                    } else {
+                        r.dout[0] = dop[k + 1].data_ptr<T>() + row * prods.K(k + 1);
+                    }
+                    cell.pointwise_backward(k, r);
+                }
+                const T* W = prods.W[k].data_ptr<T>();
+                if (k)  // d(operand k) = drh_k W_k, the dout of stage k - 1
+                    product_back<T>(n, R, prods.K(k), drh_k, W, T(0), dop[k].data_ptr<T>());
+                else  // dL/dstate[0] += drh_0 W_0
+                    product_back<T>(n, R, prods.K(0), drh_k, W, Cell::state0_direct ? T(1) : T(0),
+                                    dprev[0].data_ptr<T>());
+            }
+            if (n < B) {  // rows past n took no part: their gradient passes this step untouched, the rest is 0
+                for (int64_t i = 0; i < n_states; ++i)
+                    std::memcpy(dprev[i].data_ptr<T>() + n * S[i], dstate[i].data_ptr<T>() + n * S[i],
+                                (B - n) * S[i] * sizeof(T));
+                std::fill(dxw_t + n * G, dxw_t + B * G, T(0));
+                std::fill(extras_t + n * extras.size(2), extras_t + B * extras.size(2), T(0));
+                for (size_t k = 0; k < n_prods; ++k)
+                    if (drh[k].defined()) {
+                        T* d = drh[k].data_ptr<T>() + bt * B * prods.R(k);
+                        std::fill(d + n * prods.R(k), d + B * prods.R(k), T(0));
+                    }
+            }
+            for (int64_t i = 0; i < n_states; ++i) std::swap(dstate[i], dprev[i]);
+        }
+        // the weight gradients of the block: one GEMM each, dW = sum_t drh_t^T a_t
+        auto flat = [&](const at::Tensor& t) { return t.narrow(0, 0, nb).reshape({nb * B, t.size(2)}); };
+        auto times = [&](const at::Tensor& t, int64_t from) { return t.narrow(0, from, nb); };
+        at::Tensor dxw_b = flat(dxw), dxw_bt = dxw_b.t().contiguous(), x_b = times(x, t0).reshape({nb * B, I});
+        dW_ih.add_(inner_product(dxw_bt, x_b.t()));
+        db_ih.add_(dxw_b.sum(0));
+        for (size_t k = 0; k < n_prods; ++k) {
+            at::Tensor drh_bt = drh[k].defined() ? flat(drh[k]).t().contiguous() : dxw_bt;
+            at::Tensor a = k ? times(operands[k], t0) : times(states[0], before(t0, reverse));
+            dW[k].add_(inner_product(drh_bt, a.reshape({nb * B, prods.K(k)}).t()));
+            db[k].add_(drh_bt.sum(1));
+        }
+        std::vector<at::Tensor> prev_b(n_states), next_b(n_states);
+        for (int64_t i = 0; i < n_states; ++i) {
+            prev_b[i] = times(states[i], before(t0, reverse));
+            next_b[i] = times(states[i], after(t0, reverse));
+        }
+        auto g = cell.parameter_grads(prev_b, next_b, times(saved, t0), dxw.narrow(0, 0, nb), extras.narrow(0, 0, nb));
+        if (cell_grads.empty()) cell_grads = g;
+        else for (size_t j = 0; j < g.size(); ++j) cell_grads[j].add_(g[j]);
+        if (need_dx)  // the input gradient of the block, one GEMM
+            dx.narrow(0, t0, nb).copy_(inner_product(dxw_b, w_ih_t).view({nb, B, I}));
+    }
+    std::vector<at::Tensor> result{dx};
+    result.insert(result.end(), dstate.begin(), dstate.end());
+    result.push_back(dW_ih);
+    result.push_back(db_ih);
+    for (size_t k = 0; k < n_prods; ++k) {
+        result.push_back(dW[k]);
+        result.push_back(db[k]);
+    }
+    result.insert(result.end(), cell_grads.begin(), cell_grads.end());
+    return result;
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,149 @@
+"""The compiled CPU engine: every cell and option it compiles against the reference engine,
+forward and backward (float64 to 1e-10, float32 to 1e-5; packed, bidirectional, two layers,
+blocks of steps, every layout), each compiled pointwise stage against the Python cell's,
+step by step, and what runs when it cannot be built."""
+
+import functools
+import warnings
+
+import pytest
+import torch
+
+from torch.nn.utils.rnn import pack_padded_sequence
+
+import rnnkit
+from rnnkit import kernels
+from rnnkit.engines import compiled_cpu
+from rnnkit.engines.compiled_cpu import cell_args
+from conftest import assert_close
+from test_cells import cell_and_params
+from test_engines import LAYOUTS, NETWORKS, B, H, I, T, check, check_recording, pair
+
+COMPILED = [n for n in NETWORKS if NETWORKS[n][0](I, H, **NETWORKS[n][1]).cell.spec.family in compiled_cpu.COMPILED]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    """The tests below need the engine built; where there is no compiler at all, they skip."""
+    reason = kernels.cpu_unavailable()
+    if reason and reason.startswith("no C++ compiler"):
+        pytest.skip(reason)
+    assert reason is None, reason
+
+
+@pytest.mark.parametrize("network", COMPILED)
+def test_compiled_matches_reference(network):
+    check(network, "compiled", torch.double, 1e-10, num_layers=2, bidirectional=True)
+    check(network, "compiled", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, num_layers=2, bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, packed=True, num_layers=2, bidirectional=True)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
+@pytest.mark.parametrize("network", [n for n in ("lstm_peephole_proj", "gru_reset_before", "gru", "rnn", "jordan", "ctrnn_learned_tau") if n in COMPILED])
+def test_compiled_matches_reference_across_layouts(network, layout):
+    check(network, "compiled", torch.double, 1e-10, **layout)
+
+
+@pytest.mark.parametrize("network", COMPILED)
+def test_compiled_in_blocks_of_steps_matches_reference(network, monkeypatch):
+    monkeypatch.setattr(rnnkit.engines.fused, "BLOCK_ROWS", 8)  # blocks of 2 steps at B = 4 (and 3)
+    check(network, "compiled", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
+    check(network, "compiled", torch.double, 1e-10, num_layers=2, bidirectional=True)
+
+
+@pytest.mark.parametrize("dtype", [torch.double, torch.float])
+@pytest.mark.parametrize("network", COMPILED)
+def test_each_compiled_stage_equals_the_cells(network, dtype):
+    """One step, stage by stage: the compiled pointwise stage against the cell's `pointwise`,
+    its backward against `pointwise_backward` (drh, dxw, the direct dstate, the extras)."""
+    ops = kernels.cpu_ops()
+    cell, p = cell_and_params(network)
+    p = {k: v.detach().to(dtype) for k, v in p.items()}
+    prepared = cell.prepare(p)
+    args = cell_args(cell, p, prepared)
+    saved_width, carry_width, extras_width = ops.widths(*args)
+    tol = 1e-10 if dtype == torch.double else 1e-5
+    xw = cell.project_input(p, torch.randn(B, I, dtype=dtype))
+    state = tuple(torch.randn(B, s, dtype=dtype) for s in cell.state_sizes())
+    last = len(cell.products) - 1
+    a, saved, compiled_saved = state[0], {}, torch.zeros(B, saved_width, dtype=dtype)
+    for k, product in enumerate(cell.products):
+        rh = product(prepared, a, xw)
+        a, saved = cell.pointwise(k, prepared, xw, rh, state, saved)
+        out = ops.pointwise(*args, k, xw, rh, list(state), compiled_saved, 0 if k == last else a.shape[-1])
+        assert_close(out if k == last else out[0], list(a) if k == last else a, tol)
+    new = a
+    dout, carry = tuple(torch.randn_like(s) for s in new), {}
+    compiled_carry = torch.zeros(B, max(carry_width, 1), dtype=dtype)
+    for k in range(last, -1, -1):
+        g = cell.pointwise_backward(k, prepared, dout, carry, state, new, saved)
+        douts = list(dout) if k == last else [dout]
+        drh, dxw, *dstate, extras = ops.pointwise_backward(
+            *args, k, douts, compiled_carry, list(state), list(new), compiled_saved, g.drh.shape[-1], xw.shape[-1]
+        )
+        assert_close(drh, g.drh, tol)
+        if k == 0:
+            assert_close(dxw, g.dxw, tol)
+            for mine, theirs in zip(dstate, g.dstate):
+                if theirs is not None:
+                    assert_close(mine, theirs, tol)
+            if extras_width:
+                assert_close(extras[:, :extras_width], torch.cat(list(g.extras.values()), -1), tol)
+        else:
+            dout, carry = g.drh @ prepared[cell.products[k]].W, g.carry
+
+
+def test_auto_runs_the_compiled_engine_where_it_is_faster():
+    assert rnnkit.LSTM(I, H).chosen_engine() == "native"  # oneDNN
+    assert rnnkit.LSTM(I, H, peephole=True).chosen_engine() == "compiled"
+    assert rnnkit.LSTM(I, H, proj_size=2).chosen_engine() == "compiled"
+    assert rnnkit.GRU(I, H, reset_after=False).chosen_engine(training=False) == "compiled"
+    assert rnnkit.LSTM(I, H, peephole=True).chosen_engine(recording=True) == "compiled"
+    assert rnnkit.LSTM(I, H).chosen_engine(recording=True) == "compiled"  # oneDNN records nothing
+    assert rnnkit.LSTM(I, H, peephole=True).chosen_engine("cuda") == "fused"
+
+
+@pytest.mark.parametrize("network", COMPILED)
+def test_compiled_records_the_same_as_reference(network):
+    check_recording(network, "compiled", torch.randn(T, B, I, dtype=torch.double))
+    x = pack_padded_sequence(torch.randn(T, 4, I, dtype=torch.double), [3, 5, 1, 4], enforce_sorted=False)
+    check_recording(network, "compiled", x)
+
+
+def test_a_bfloat16_layer_runs_the_fused_engine_inside_it():
+    ref, compiled = pair("lstm_peephole", "compiled", torch.bfloat16)
+    x = torch.randn(T, B, I, dtype=torch.bfloat16)
+    assert_close(compiled(x)[0].double(), ref(x)[0].double(), 1e-2)
+
+
+def test_editing_compiled_outputs_in_place_cannot_corrupt_gradients():
+    _, compiled = pair("lstm_peephole", "compiled")
+    out, _ = compiled(torch.randn(T, B, I, dtype=torch.double))
+    with pytest.raises(RuntimeError, match="modified inplace"):
+        out.mul_(2)
+
+
+def test_double_backward_through_compiled_raises():
+    _, compiled = pair("lstm_peephole", "compiled")
+    x = torch.randn(T, B, I, dtype=torch.double, requires_grad=True)
+    with pytest.raises(RuntimeError, match="cannot be differentiated twice.*engine='reference'"):
+        torch.autograd.grad(compiled(x)[0].sum(), x, create_graph=True)
+
+
+def test_without_a_compiler_the_fused_engine_runs_and_one_warning_says_why(monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    monkeypatch.setattr(kernels, "cpu_unavailable", functools.cache(kernels.cpu_unavailable.__wrapped__))  # afresh
+    ref, lstm = pair("lstm_peephole", "auto")
+    x = torch.randn(T, B, I, dtype=torch.double)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert lstm.chosen_engine() == "fused"
+        assert_close(lstm(x)[0], ref(x)[0])
+        assert rnnkit.GRU(I, H).chosen_engine() == "fused"  # as before the compiled engine
+        assert rnnkit.GRU(I, H).chosen_engine(training=False) == "native"  # torch's loop, without autograd
+    messages = [str(w.message) for w in caught]
+    assert messages == ["rnnkit: the compiled CPU engine is unavailable (no C++ compiler: 'no-such-compiler' is not "
+                        "on PATH); the fused engine runs instead"]
+    with pytest.raises(ValueError, match=r"engine='compiled' is unavailable for this layer \(no C\+\+ compiler"):
+        rnnkit.LSTM(I, H, peephole=True, engine="compiled")
