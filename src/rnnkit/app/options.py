@@ -67,6 +67,17 @@ def option(default, group: str, help: str, *, valid: Range | None = None, **extr
     return field(default=default, metadata={"group": group, "help": help, "valid": valid, **extra})
 
 
+def checkpoint_option():
+    """``--checkpoint PATH``, required: what every command that reads a trained model takes."""
+    return option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
+                  required=True, metavar="PATH")
+
+
+def device_option():
+    """``--device``, as every command that runs a trained model takes it."""
+    return option("auto", "system", "cpu, cuda, cuda:N, or auto")
+
+
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from rnnkit.app.errors import UserError
 from rnnkit.app.networks import ENGINES, NAMES
-from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, option
+from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
 
 from .corpus import CORPORA
 from .recipes import RECIPES
@@ -92,8 +92,7 @@ class TrainConfig:
 
 @dataclass
 class SampleConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     prime: str = option("\n", "generation", "text the sample starts from", metavar="TEXT")
     length: int = option(500, "generation", "characters to generate", valid=at_least(0))
     temperature: float = option(0.8, "generation", "softmax temperature (lower: safer, higher: wilder)",
@@ -101,23 +100,21 @@ class SampleConfig:
     top_k: int = option(0, "generation", "sample only among the k likeliest characters (0: all)",
                        valid=at_least(0))
     seed: int = option(1, "generation", "random seed of the sampler", valid=SEEDS)
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
 
 
 @dataclass
 class EvalConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     text: str | None = option(None, "data", "UTF-8 text to score (default: the run's validation split)",
                                metavar="FILE")
     batch: int = option(32, "data", "parallel streams the text is cut into", valid=at_least(1))
     bptt: int = option(256, "data", "characters per forward chunk", valid=at_least(1))
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
 
 
 @dataclass
 class ExportConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     format: str = option("onnx", "export", "file format", choices=["onnx"])
     output: str = option(None, "export", "the file to write", positional=True, metavar="OUT.onnx")

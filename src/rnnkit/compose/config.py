@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnnkit.app.networks import NAMES
-from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, option
+from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
 
 SPLITS = ("train", "valid", "test")
 
@@ -63,12 +63,11 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     split: str = option("test", "data", "the chorales to score", choices=SPLITS)
     file: str | None = option(None, "data", "score this music file (MusicXML, MIDI, ABC) instead of a split",
                               metavar="FILE")
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
 
 
 @dataclass
@@ -78,8 +77,7 @@ class BaselineConfig:
 
 @dataclass
 class SampleConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     length: int = option(64, "generation", "frames (quarter notes) to generate", valid=at_least(1))
     prime: str | None = option(None, "generation", "music file (MusicXML, MIDI, ABC) the piece starts from",
                                metavar="FILE")
@@ -92,7 +90,7 @@ class SampleConfig:
                              "(default: RUN/sample-SEED)", metavar="OUT")
     soundfont: str = option("/usr/share/sounds/sf2/FluidR3_GM.sf2", "output",
                             "General MIDI soundfont fluidsynth renders OUT.wav with", metavar="FILE")
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
 
 
 @dataclass

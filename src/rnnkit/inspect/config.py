@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rnnkit.app.options import SEEDS, THREADS, at_least, option
+from rnnkit.app.options import SEEDS, THREADS, at_least, checkpoint_option, device_option, option
 
 
 @dataclass
 class InspectConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     text: str | None = option(None, "text", "the text to run the model on", metavar="TEXT")
     text_file: str | None = option(None, "text", "or a UTF-8 file holding it", metavar="FILE")
     max_chars: int = option(5000, "text", "use the text's first N characters (statistics, page); "
@@ -20,7 +19,7 @@ class InspectConfig:
                                  valid=at_least(1))
     top: int = option(8, "pictures", "units listed per text feature in the HTML page", valid=at_least(1))
     out: str | None = option(None, "output", "folder to write (default: inspect/ in the run folder)", metavar="DIR")
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnnkit.app.networks import NAMES
-from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, option
+from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
 
 
 @dataclass(frozen=True)
@@ -76,21 +76,19 @@ class TrainConfig:
 
 @dataclass
 class EvalConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     data: str | None = option(None, "data", "utterances to score, in either format (default: the run's test "
                                "data, ATIS's test set for an ATIS run)", metavar="FILE")
     confusion: str | None = option(None, "output", "also draw the most-confused slot types into this PNG",
                                     metavar="FILE")
     batch: int = option(64, "data", "utterances per forward pass", valid=at_least(1))
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
 
 
 @dataclass
 class PredictConfig:
-    checkpoint: str = option(None, "model", "run folder (its best checkpoint) or a checkpoint .json file",
-                              required=True, metavar="PATH")
+    checkpoint: str = checkpoint_option()
     text: str | None = option(None, "input", "one utterance to tag, words apart by spaces", metavar="TEXT")
     text_file: str | None = option(None, "input", "utterances to tag, one a line", metavar="FILE")
     batch: int = option(64, "input", "utterances per forward pass", valid=at_least(1))
-    device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto")
+    device: str = device_option()
