@@ -192,8 +192,11 @@ class CellMath:
     def step(self, p: Params, xw: Tensor, state: State) -> tuple[State, Saved]:
         """One whole step, differentiable by autograd: (state', saved). p is prepared.
         saved holds each later product's operand as 'a1', 'a2', ... for the engine."""
+        products = self.products
+        if len(products) == 1:  # most cells: one product, one stage (no loop: this runs every step)
+            return self.pointwise(0, p, xw, products[0](p, state[0], xw), state, {})
         a, saved = state[0], {}
-        for k, product in enumerate(self.products):
+        for k, product in enumerate(products):
             if k:
                 saved[f"a{k}"] = a
             a, saved = self.pointwise(k, p, xw, product(p, a, xw), state, saved)
@@ -204,17 +207,19 @@ class CellMath:
         `pointwise_parameter_grads`), from dL/dstate'. Between stages, and from stage 0 into
         dL/dstate[0], a product's gradient goes back through its weight: d(operand) = drh W.
         A plus_input product's drh is dL/dxw itself, and is left out (None)."""
-        dout, carry, drhs = dnew, {}, [None] * len(self.products)
-        for k in range(len(self.products) - 1, -1, -1):
+        products = self.products
+        dout, carry, drhs = dnew, {}, [None] * len(products)
+        for k in range(len(products) - 1, 0, -1):  # the later stages, the last first
             g = self.pointwise_backward(k, p, dout, carry, prev, new, saved)
             drhs[k] = g.drh
-            if k:
-                dout, carry = g.drh @ p[self.products[k]].W, g.carry
-        W0, direct = p[self.products[0]].W, g.dstate[0]
+            dout, carry = g.drh @ p[products[k]].W, g.carry
+        g = self.pointwise_backward(0, p, dout, carry, prev, new, saved)
+        W0, direct = p[products[0]].W, g.dstate[0]
         dstate = (g.drh @ W0 if direct is None else torch.addmm(direct, g.drh, W0),)
-        dstate += tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(g.dstate[1:], prev[1:]))
-        if self.products[0].plus_input:
-            drhs[0] = None
+        if len(prev) > 1:
+            dstate += tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(g.dstate[1:], prev[1:]))
+        if not products[0].plus_input:
+            drhs[0] = g.drh
         return g.dxw, dstate, drhs, g.extras
 
     def pointwise(self, k: int, p: Params, xw: Tensor, rh: Tensor, state: State, saved: Saved):
