@@ -346,7 +346,7 @@ def bad_inputs(tmp_path, run):
         (["compose", "sample", "--checkpoint", str(charlm_run)], "is a checkpoint of rnnkit's char-LM, not of its composer"),
         (["compose", "eval", "--checkpoint", str(charlm_run)], "is a checkpoint of rnnkit's char-LM, not of its composer"),
         (["sample", "--checkpoint", str(run)], "is a checkpoint of rnnkit's composer, not of its char-LM"),
-        (["inspect", "--checkpoint", str(run), "--text", "a"], "composer, which has no recurrent network to open"),
+        (["inspect", "--checkpoint", str(run), "--text", "a"], "composer, whose network reads piano-roll frames; this command runs a network on a text's characters: give it a char-LM checkpoint"),
         (["compose", "abc", "--file", str(empty)], "is empty"),
         (["compose", "abc", "--file", str(prose)], "is not ABC notation: no tune with a K: (key) line"),
         (["compose", "abc", "--file", str(broken)], "none of the 1 tune(s) of"),

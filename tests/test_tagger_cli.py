@@ -141,7 +141,8 @@ def test_checkpoints_of_another_application_are_refused_both_ways(runs, capsys):
     expect_one_line_error(["tag", "predict", "--checkpoint", str(CHARLM_CHECKPOINT), "--text", "hi"], capsys, "char-LM")
     expect_one_line_error(["sample", "--checkpoint", str(runs / "run")], capsys,
                           "is a checkpoint of rnnkit's slot tagger, not of its char-LM")
-    expect_one_line_error(["inspect", "--checkpoint", str(runs / "run"), "--text", "hi"], capsys, "slot tagger")
+    expect_one_line_error(["inspect", "--checkpoint", str(runs / "run"), "--text", "hi"], capsys,
+                          "slot tagger, whose network reads words; this command runs a network on a text's characters")
 
 
 def test_predict_needs_words(runs, capsys, tmp_path):

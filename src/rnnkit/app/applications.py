@@ -12,13 +12,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Application:
     title: str  # in messages: "not an rnnkit char-LM checkpoint"
+    reads: str  # what its network steps through, in messages: "characters"
     opener: str | None  # module with trained_model(meta, tensors, device) -> trained.TrainedModel, or None
 
 
 APPLICATIONS = {
-    "charlm": Application("char-LM", "rnnkit.charlm.model"),
-    "tagger": Application("slot tagger", None),  # a word-level model: inspect's character views do not fit it
-    "compose": Application("composer", None),  # its network reads piano rolls, not text
+    "charlm": Application("char-LM", "characters", "rnnkit.charlm.model"),
+    "tagger": Application("slot tagger", "words", None),  # inspect's views are of a text's characters
+    "compose": Application("composer", "piano-roll frames", None),
 }
 
 

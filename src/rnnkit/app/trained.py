@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import checkpoint
-from .applications import APPLICATIONS, title
+from .applications import APPLICATIONS
 from .errors import UserError
 
 
@@ -33,8 +33,9 @@ def open_trained(path: str, device: torch.device) -> tuple[TrainedModel, dict, P
     meta_path = checkpoint.find(path)
     meta, tensors = checkpoint.load(str(meta_path), application=None)
     application = checkpoint.application_of(meta)
-    opener = APPLICATIONS[application].opener
-    if opener is None:
-        raise UserError(f"{meta_path} is a checkpoint of rnnkit's {title(application)}, "
-                        "which has no recurrent network to open")
-    return importlib.import_module(opener).trained_model(meta, tensors, device), meta, meta_path
+    app = APPLICATIONS[application]
+    if app.opener is None:
+        readable = " or ".join(a.title for a in APPLICATIONS.values() if a.opener)
+        raise UserError(f"{meta_path} is a checkpoint of rnnkit's {app.title}, whose network reads {app.reads}; "
+                        f"this command runs a network on a text's characters: give it a {readable} checkpoint")
+    return importlib.import_module(app.opener).trained_model(meta, tensors, device), meta, meta_path
