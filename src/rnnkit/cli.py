@@ -22,8 +22,9 @@ import sys
 import torch
 
 from .app.errors import UserError
+from .app.export import ExportConfig
 from .app.options import add_flags, from_args, typed
-from .charlm.config import EvalConfig, ExportConfig, SampleConfig, TrainConfig
+from .charlm.config import EvalConfig, SampleConfig, TrainConfig
 from .compose import config as compose
 from .inspect.config import GradientsConfig, InspectConfig
 from .tagger.config import EvalConfig as TagEvalConfig
@@ -55,7 +56,7 @@ def _eval(args) -> int:
 
 
 def _export(args) -> int:
-    from .charlm.export import run_export
+    from .app.export import run_export
 
     return run_export(from_args(ExportConfig, args))
 

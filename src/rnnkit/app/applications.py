@@ -1,8 +1,9 @@
 """The applications that write checkpoints, by the name their checkpoints carry.
 
-The layer names each application's module as a string and imports it only when a checkpoint
-of that application is opened by another one (``trained.open_trained``): it never imports an
-application's code otherwise, and no application imports another's.
+The layer names each application's modules as strings and imports one only when a checkpoint
+of that application is opened by another one (``trained.open_trained``) or exported
+(``export.run_export``): it never imports an application's code otherwise, and no application
+imports another's.
 """
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 class Application:
     title: str  # in messages: "not an rnnkit char-LM checkpoint"
     opener: str | None  # module with trained_model(meta, tensors, device) -> trained.TrainedModel, or None
+    exporter: str | None  # module with export_onnx(meta, tensors, path) writing the model as ONNX, or None
 
 
 APPLICATIONS = {
-    "charlm": Application("char-LM", "rnnkit.charlm.model"),
-    "tagger": Application("slot tagger", None),  # a word-level model: inspect's character views do not fit it
-    "compose": Application("composer", None),  # its network reads piano rolls, not text
+    "charlm": Application("char-LM", "rnnkit.charlm.model", "rnnkit.charlm.export"),
+    # a word-level model: inspect's character views do not fit it
+    "tagger": Application("slot tagger", None, None),
+    # its network reads piano rolls, not text; no exporter (yet)
+    "compose": Application("composer", None, None),
 }
 
 
