@@ -5,6 +5,7 @@
     rnnkit sample --checkpoint runs/NAME --prime "ROMEO:" --temperature 0.8 --top-k 40
     rnnkit eval --checkpoint runs/NAME --text held_out.txt
     rnnkit export --checkpoint runs/NAME --format onnx charlm.onnx      # runs in onnxruntime alone
+    rnnkit export --checkpoint runs/TAGGER --format onnx tagger.onnx    # a tagger too
     rnnkit inspect --checkpoint runs/NAME --text "ROMEO: But, soft!"   # heat maps, saturation, viewer.html
     rnnkit gradients --cell rnn,lstm,gru --lag 100                     # ||dL/dh_t|| measured, plotted
     rnnkit tag train                  # slot filling on ATIS, a bidirectional LSTM (rnnkit tag --help)

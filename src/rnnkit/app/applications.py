@@ -20,7 +20,7 @@ class Application:
 APPLICATIONS = {
     "charlm": Application("char-LM", "rnnkit.charlm.model", "rnnkit.charlm.export"),
     # a word-level model: inspect's character views do not fit it
-    "tagger": Application("slot tagger", None, None),
+    "tagger": Application("slot tagger", None, "rnnkit.tagger.export"),
     # its network reads piano rolls, not text; no exporter (yet)
     "compose": Application("composer", None, None),
 }
