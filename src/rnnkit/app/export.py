@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from .applications import APPLICATIONS, title
 from .errors import UserError
@@ -21,6 +22,16 @@ class ExportConfig:
     output: str = option(None, "export", "the file to write", positional=True, metavar="OUT.onnx")
 
 
+def _check_writable(output: Path) -> None:
+    """A UserError, before the export's seconds of work, if ``output`` cannot be a file."""
+    if output.is_dir():
+        raise UserError(f"cannot write {output}: it is a folder; name the file to write, e.g. {output / 'model.onnx'}")
+    folder = output.parent
+    if not folder.is_dir():
+        raise UserError(f"cannot write {output}: " + (f"{folder} is not a folder" if folder.exists()
+                                                      else f"its folder {folder} does not exist"))
+
+
 def run_export(cfg: ExportConfig) -> int:
     from . import checkpoint  # safetensors, of the app extra: imported when the command runs, as rnnkit.cli wants
 
@@ -29,9 +40,10 @@ def run_export(cfg: ExportConfig) -> int:
     application = checkpoint.application_of(meta)
     exporter = APPLICATIONS[application].exporter
     if exporter is None:
-        exported = " and ".join(title(name) for name, a in APPLICATIONS.items() if a.exporter)
+        exported = " and ".join(f"the {title(name)}'s" for name, a in APPLICATIONS.items() if a.exporter)
         raise UserError(f"rnnkit export does not support {title(application)} checkpoints ({meta_path}); "
-                        f"it exports those of the {exported}")
+                        f"it exports {exported}")
+    _check_writable(Path(cfg.output))
     try:
         importlib.import_module(exporter).export_onnx(meta, tensors, cfg.output)
     except OSError as e:
