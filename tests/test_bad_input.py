@@ -43,13 +43,16 @@ def places(tmp_path_factory):
     torch.save({"w": torch.zeros(2)}, root / "model.pt")
     (root / "tagger").mkdir()
     checkpoint.save(root / "tagger", "best", {"step": 1}, {"w": torch.zeros(2)}, application="tagger")
+    (root / "composer").mkdir()
+    checkpoint.save(root / "composer", "best", {"step": 1}, {"w": torch.zeros(2)}, application="compose")
     (root / "user-dir").mkdir()
     (root / "user-dir" / "metrics.jsonl").write_text("epoch,loss\n1,0.5\n")
     (root / "empty-dir").mkdir()
     best = json.loads((root / "run" / "best.json").read_text())["weights"]
     return {**found, "<run>": root / "run", "<text>": text, "<weights>": root / "run" / best, "<out>": root / "out",
             "<empty-dir>": root / "empty-dir", "<missing>": root / "missing", "<pickle>": root / "model.pt",
-            "<tagger>": root / "tagger", "<user-dir>": root / "user-dir", "<cpus>": os.cpu_count()}
+            "<tagger>": root / "tagger", "<composer>": root / "composer", "<user-dir>": root / "user-dir",
+            "<cpus>": os.cpu_count()}
 
 
 def substitute(s: str, places: dict) -> str:

@@ -5,6 +5,7 @@
     rnnkit sample --checkpoint runs/NAME --prime "ROMEO:" --temperature 0.8 --top-k 40
     rnnkit eval --checkpoint runs/NAME --text held_out.txt
     rnnkit export --checkpoint runs/NAME --format onnx charlm.onnx      # runs in onnxruntime alone
+    rnnkit export --checkpoint runs/TAGGER --format onnx tagger.onnx    # a tagger too
     rnnkit inspect --checkpoint runs/NAME --text "ROMEO: But, soft!"   # heat maps, saturation, viewer.html
     rnnkit gradients --cell rnn,lstm,gru --lag 100                     # ||dL/dh_t|| measured, plotted
     rnnkit tag train                  # slot filling on ATIS, a bidirectional LSTM (rnnkit tag --help)
@@ -22,8 +23,9 @@ import sys
 import torch
 
 from .app.errors import UserError
+from .app.export import ExportConfig
 from .app.options import add_flags, from_args, typed
-from .charlm.config import EvalConfig, ExportConfig, SampleConfig, TrainConfig
+from .charlm.config import EvalConfig, SampleConfig, TrainConfig
 from .compose import config as compose
 from .inspect.config import GradientsConfig, InspectConfig
 from .tagger.config import EvalConfig as TagEvalConfig
@@ -55,7 +57,7 @@ def _eval(args) -> int:
 
 
 def _export(args) -> int:
-    from .charlm.export import run_export
+    from .app.export import run_export
 
     return run_export(from_args(ExportConfig, args))
 

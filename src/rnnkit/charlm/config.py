@@ -111,10 +111,3 @@ class EvalConfig:
     batch: int = option(32, "data", "parallel streams the text is cut into", valid=at_least(1))
     bptt: int = option(256, "data", "characters per forward chunk", valid=at_least(1))
     device: str = device_option()
-
-
-@dataclass
-class ExportConfig:
-    checkpoint: str = checkpoint_option()
-    format: str = option("onnx", "export", "file format", choices=["onnx"])
-    output: str = option(None, "export", "the file to write", positional=True, metavar="OUT.onnx")

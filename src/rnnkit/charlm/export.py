@@ -1,4 +1,4 @@
-"""`rnnkit export`: a trained char-LM as an ONNX file that onnxruntime runs alone.
+"""A trained char-LM as an ONNX file that onnxruntime runs alone (`rnnkit export`, rnnkit.app.export).
 
 The file computes one call of the model: inputs `ids` (B, T) int64 and the network's state
 (one input per state, named after it: `h`, `c` for an LSTM, `y` for Jordan; zeros to
@@ -14,12 +14,10 @@ import warnings
 import torch
 from torch import nn
 
-from rnnkit.app import checkpoint, networks
-from rnnkit.app.errors import UserError
+from rnnkit.app import networks
 from rnnkit.interop import onnx as rnnkit_onnx
 
-from .config import ExportConfig
-from .model import APPLICATION, load_model
+from .model import load_model
 
 
 class _Call(nn.Module):
@@ -34,7 +32,7 @@ class _Call(nn.Module):
         return (logits, *networks.state_tensors(state))
 
 
-def export_onnx(model, vocab, path: str) -> None:
+def write_onnx(model, vocab, path: str) -> None:
     """Write `model` (a CharLM) and its vocabulary to the ONNX file `path`."""
     rnn = model.rnn
     states = rnn.cell.states
@@ -51,11 +49,7 @@ def export_onnx(model, vocab, path: str) -> None:
     program.save(path)
 
 
-def run_export(cfg: ExportConfig) -> int:
-    model, vocab, _ = load_model(*checkpoint.load(cfg.checkpoint, application=APPLICATION), torch.device("cpu"))
-    try:
-        export_onnx(model.eval(), vocab, cfg.output)
-    except OSError as e:
-        raise UserError(f"cannot write {cfg.output}: {e.strerror}") from None
-    print(f"wrote {cfg.output}")
-    return 0
+def export_onnx(meta: dict, tensors: dict[str, torch.Tensor], path: str) -> None:
+    """Write the char-LM of a checkpoint (its JSON and verified tensors) to the ONNX file `path`."""
+    model, vocab, _ = load_model(meta, tensors, torch.device("cpu"))
+    write_onnx(model.eval(), vocab, path)

@@ -175,7 +175,7 @@ class Vocab:
 
 @dataclass
 class Batch:
-    """Utterances padded to their longest; the model packs them (``PackedSequence``) for the network.
+    """Utterances padded to their longest; the network runs them packed (``lengths=``: a ``PackedSequence``).
 
     Shape legend: B utterances, T the longest one's words.
     """

@@ -1,5 +1,6 @@
-"""The tagger: word embedding (with a context window) -> recurrent network on packed
-sequences -> a slot read-out at every word, and an intent read-out from the final states.
+"""The tagger: word embedding (with a context window) -> recurrent network on the padded
+batch, run as the packed sequences it holds -> a slot read-out at every word, and an intent
+read-out from the final states.
 
 Shape legend: B utterances, T the longest one's words, E embedding, W = 2 * window + 1,
 D directions, H hidden, S slot tags, N intents.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.app import networks
 from rnnkit.app.checkpoint import prefixed
@@ -45,10 +45,13 @@ class Tagger(nn.Module):
 
     def forward(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Slot logits (B, T, S) and intent logits (B, N) (None without an intent head)."""
-        x = self.drop(self.inputs(batch.words))
-        packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
-        out, state = self.rnn(packed)
-        out = pad_packed_sequence(out, batch_first=True, total_length=batch.words.shape[1])[0]  # (B, T, D*H)
+        return self.logits(batch.words, batch.lengths)
+
+    def logits(self, words: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward`` on a padded batch: (B, T) word ids, 0 (<pad>) past each utterance's end, and
+        (B,) lengths. Also what an exported file computes (``export.py``)."""
+        x = self.drop(self.inputs(words))
+        out, state = self.rnn(x, lengths=lengths)  # (B, T, D*H), run as the packed batch it is: zeros past each end
         slots = self.slots(self.drop(out))
         if self.intent is None:
             return slots, None
