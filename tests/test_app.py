@@ -100,14 +100,17 @@ def test_every_numeric_flag_of_every_command_declares_its_range_and_shows_it():
 def test_leftovers_of_a_killed_save_are_removed_and_nothing_else(tmp_path):
     checkpoint.save(tmp_path, "last", {"step": 5}, {"w": torch.zeros(2)}, application="charlm")
     committed = sorted(p.name for p in tmp_path.iterdir())
-    leftovers = [".last-0000010.safetensors.tmp-999999999", "last-0000010.safetensors", "best-0000003.safetensors"]
-    for name in leftovers:
+    leftovers = [".tmp-999999999", "last-0000010.safetensors", "best-0000003.safetensors"]
+    (tmp_path / ".tmp-999999999").mkdir()  # as a kill while saving leaves it: safetensors' own temporary inside
+    (tmp_path / ".tmp-999999999" / ".tmpuemxkj").write_bytes(b"half a fi")
+    for name in leftovers[1:]:
         (tmp_path / name).write_bytes(b"x")
-    (tmp_path / f".metrics.jsonl.tmp-{os.getpid()}").write_bytes(b"x")  # a living process is still writing it
+    (tmp_path / f".tmp-{os.getpid()}").mkdir()  # a living process is still writing there
+    (tmp_path / ".tmp-123").write_bytes(b"a file, not a folder of rnnkit's")
     (tmp_path / "notes.safetensors").write_bytes(b"mine")
     assert checkpoint.clean_leftovers(tmp_path) == sorted(leftovers)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [*committed, f".metrics.jsonl.tmp-{os.getpid()}", "notes.safetensors"])
+        [*committed, f".tmp-{os.getpid()}", ".tmp-123", "notes.safetensors"])
 
 
 def test_a_metrics_line_cut_by_a_kill_is_dropped_and_a_foreign_log_refused(tmp_path):

@@ -69,7 +69,8 @@ def test_a_run_killed_at_several_moments_resumes_exactly(text, tmp_path):
     resumed_from = max(step_of(run, "last"), step_of(run, "best"))
     assert 10 <= resumed_from <= killed
     kill_when(["train", "--resume", str(run)], run, lambda rs: any(r["step"] >= 27 for r in rs))
-    (run / ".last-0000025.safetensors.tmp-999999999").write_bytes(b"half a fi")  # as a kill while saving leaves
+    (run / ".tmp-999999999").mkdir()  # as a kill while saving leaves it (safetensors' own temporary inside)
+    (run / ".tmp-999999999" / ".tmpuemxkj").write_bytes(b"half a fi")
     (run / "last-0000026.safetensors").write_bytes(b"weights never committed")
 
     assert train(TrainConfig(resume=str(run)), on_step=stop_at(end)) == 128 + signal.SIGINT

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import torch
@@ -38,15 +39,20 @@ def application_of(meta: dict) -> str:
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, flush it to disk, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Call ``write(tmp_path)``, flush it to disk, then rename it over ``path``. The temporary
+    file is in a folder of this process's own (``.tmp-PID``, beside ``path``), so that what a
+    writer makes there of its own (safetensors writes through a ``.tmpXXXXXX`` of its own) is
+    found and deleted by ``clean_leftovers`` after a kill."""
+    folder = path.parent / f".tmp-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    tmp = folder / path.name
     try:
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -125,13 +131,13 @@ def _alive(pid: int) -> bool:
 
 def clean_leftovers(run: Path) -> list[str]:
     """Delete what a process killed while saving leaves in a run folder, and return the names:
-    temporary files of processes no longer alive, and weights files their checkpoint JSON does
-    not name (written, but never committed)."""
+    the temporary folders of processes no longer alive, and weights files their checkpoint JSON
+    does not name (written, but never committed)."""
     removed = []
-    for tmp in run.glob(".*.tmp-*"):
+    for tmp in run.glob(".tmp-*"):
         pid = tmp.name.rsplit("-", 1)[1]
-        if pid.isdigit() and not _alive(int(pid)):
-            tmp.unlink(missing_ok=True)
+        if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
             removed.append(tmp.name)
     for weights in run.glob("*-*.safetensors"):
         kind = weights.name.split("-")[0]
