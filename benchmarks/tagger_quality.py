@@ -4,8 +4,9 @@
     python benchmarks/tagger_quality.py --rows bi-lstm,rnn,jordan --seeds 1
     python benchmarks/tagger_quality.py --record bi-lstm RUN_DIR SECONDS   # a run made by hand with the row's command
 
-Each row runs its command (`rnnkit tag train ... --threads 2 --seed S`) one at a time, times it,
-reads the test scores the run logs at its end, and keeps them in benchmarks/tagger_results.json;
+Each row runs its command (`rnnkit tag train ... --threads 2 --seed S`; `--jobs 2 --threads 1`
+runs two at once, one thread each), times it, reads the test scores the run logs at its end,
+and keeps them in benchmarks/tagger_results.json;
 then the table between the markers of docs/tagger.md is written again from that file, rows
 without results marked "not yet measured".
 """
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +43,8 @@ for cell, name in (("rnn", "Elman RNN"), ("jordan", "Jordan RNN"), ("lstm", "LST
         ROWS.setdefault(cell, (name, ["--cell", cell, "--bidirectional", "0"], "—", None))
 
 
-def command(row: str, seed: int, extra: list[str]) -> list[str]:
-    return ["rnnkit", "tag", "train", *ROWS[row][1], *extra, "--threads", "2", "--seed", str(seed)]
+def command(row: str, seed: int, extra: list[str], threads: int = 2) -> list[str]:
+    return ["rnnkit", "tag", "train", *ROWS[row][1], *extra, "--threads", str(threads), "--seed", str(seed)]
 
 
 def scores_of(run: Path) -> dict:
@@ -51,13 +53,20 @@ def scores_of(run: Path) -> dict:
     return {"f1": test["test_f1"], "intent_accuracy": test["test_intent_accuracy"], "step": test["step"]}
 
 
-def run_row(row: str, seed: int, extra: list[str]) -> dict:
+def run_row(row: str, seed: int, extra: list[str], threads: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        argv = command(row, seed, extra)
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rnnkit", *argv[1:], "--run-dir", f"{tmp}/run"], check=True)
-        return {"seed": seed, "command": " ".join(argv), "seconds": round(time.perf_counter() - start),
-                **scores_of(Path(tmp) / "run")}
+        argv = command(row, seed, extra, threads)
+        start, log = time.perf_counter(), Path(tmp) / "output"
+        with open(log, "w") as out:  # not the terminal: runs at once would mix their progress bars
+            code = subprocess.run([sys.executable, "-m", "rnnkit", *argv[1:], "--run-dir", f"{tmp}/run"],
+                                  stdout=out, stderr=subprocess.STDOUT).returncode
+        if code:
+            raise SystemExit(f"{' '.join(argv)} failed (exit {code}):\n{log.read_text()[-3000:]}")
+        result = {"seed": seed, "command": " ".join(argv), "seconds": round(time.perf_counter() - start),
+                  **scores_of(Path(tmp) / "run")}
+        print(f"{row}, seed {seed}: slot F1 {result['f1']:.2f}, intent accuracy {result['intent_accuracy']:.2f}%, "
+              f"{result['seconds']} s", flush=True)
+        return result
 
 
 def table(results: dict) -> str:
@@ -95,18 +104,23 @@ def main() -> None:
     parser.add_argument("--record", nargs=3, metavar=("ROW", "RUN_DIR", "SECONDS"),
                         help="record a finished run of ROW's command instead of running one")
     parser.add_argument("--note", default="", help="a note shown beside the recorded row")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of each run (default 2)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once (default 1; 2 runs of --threads 1 share a 2-core machine best when it is busy)")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.record:
         row, run, seconds = args.record
         config = json.loads((Path(run) / "last.json").read_text())["config"]
-        result = {"seed": config["seed"], "command": " ".join(command(row, config["seed"], args.extra.split())),
+        result = {"seed": config["seed"], "command": " ".join(command(row, config["seed"], args.extra.split(), args.threads)),
                   "seconds": int(seconds), "note": args.note, **scores_of(Path(run))}
         results[row] = [r for r in results.get(row, []) if r["seed"] != result["seed"]] + [result]
     else:
-        for row in filter(None, args.rows.split(",")):  # --rows "": only write the table again
-            for seed in map(int, args.seeds.split(",")):
-                result = run_row(row, seed, args.extra.split())
+        todo = [(row, seed) for row in filter(None, args.rows.split(",")) for seed in map(int, args.seeds.split(","))]
+        with ThreadPoolExecutor(args.jobs) as pool:  # --rows "": only write the table again
+            done = {pool.submit(run_row, row, seed, args.extra.split(), args.threads): (row, seed) for row, seed in todo}
+            for future in as_completed(done):
+                (row, seed), result = done[future], future.result()
                 results[row] = [r for r in results.get(row, []) if r["seed"] != seed] + [result]
                 RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     if results:
