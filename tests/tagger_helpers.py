@@ -9,7 +9,7 @@ DAYS = ["monday", "friday", "sunday"]
 
 
 def utterance(rng: random.Random) -> str:
-    """One line 'word:TAG ... <=> intent': flights between two cities, maybe on a day, or fares."""
+    """One line 'word:TAG ... <=> intent': flights between two cities, maybe on a day and with a number, or fares."""
     def city(name, slot):
         first, *rest = name.split()
         return [f"{first}:B-{slot}"] + [f"{w}:I-{slot}" for w in rest]
@@ -21,6 +21,8 @@ def utterance(rng: random.Random) -> str:
     words = ["show:O", "flights:O", "from:O", *city(a, "fromloc"), "to:O", *city(b, "toloc")]
     if rng.random() < 0.5:
         words += ["on:O", f"{rng.choice(DAYS)}:B-day"]
+    if rng.random() < 0.3:  # mostly seen once: what <num> is learned from
+        words += ["number:O", f"{rng.randint(100, 9999)}:B-flight_number"]
     return " ".join(words) + " <=> flight"
 
 

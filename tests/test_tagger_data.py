@@ -61,6 +61,14 @@ def test_rare_words_become_unk_and_unknown_ones_fall_back_to_lower_case():
     assert [vocab.word_id(w) for w in ("fly", "FLY", "Fly", "boston", "paris")] == [2, 2, 2, 1, 1]
     assert vocab.tags == ["O", "B-c", "I-c"] and vocab.intents == ["f"]  # I-c: every type has both
     assert Vocab.build(train, min_count=1).word_id("boston") > 1
+    assert vocab.word_id("838") == 1  # no rare training word has a digit: no <num> to read it as
+
+
+def test_unknown_words_with_a_digit_are_read_as_num_learned_from_rare_ones():
+    train = parse("flight:O 838:B-n to:O boston:B-c <=> f\nflight:O dh8:B-a to:O denver:B-c <=> f\n", "t")
+    vocab = Vocab.build(train, min_count=2)
+    assert vocab.words == ["<pad>", "<unk>", "<num>", "flight", "to"]
+    assert [vocab.word_id(w) for w in ("838", "dh8", "J31", "1500", "boston", "paris", "to")] == [2, 2, 2, 2, 1, 1, 4]
 
 
 def test_a_tag_of_an_unknown_type_is_refused_with_where_it_is():

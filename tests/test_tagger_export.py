@@ -96,4 +96,5 @@ def test_the_documented_tagger_tags_as_rnnkit_tag_predict_does(exported, monkeyp
     assert main(["tag", "predict", "--checkpoint", str(run), "--text-file", "utterances.txt"]) == 0
     assert tagged == capsys.readouterr().out
     assert len(tagged.splitlines()) == len(names["utterances"]) > 1 and " <=> " in tagged
+    assert names["unknown"]("1291") == names["words"].index("<num>") > 1  # the snippet reads numbers as rnnkit does
 

@@ -29,6 +29,7 @@ ATIS = "atis"  # the default data's name in messages, configs and plot titles
 ATIS_VALIDATION = 500  # the last utterances of train_dev: the standard ATIS dev set
 SEPARATOR = " <=> "
 UNK, PAD = "<unk>", "<pad>"
+NUM = "<num>"  # an unknown word with a digit in it: flight numbers, times, aircraft codes such as dh8
 _TAG = re.compile(r"O|[BI]-\S+")
 
 
@@ -139,7 +140,8 @@ def load_test(test_data: str | None) -> tuple[list[Utterance], str]:
 
 class Vocab:
     """Words, tags and intents <-> ids. Words seen fewer than ``min_count`` times in training
-    are left out, so that ``<unk>`` (id 1) is learned from rare words; ``<pad>`` is id 0."""
+    are left out, so that ``<unk>`` (id 1) is learned from rare words, and ``<num>`` (id 2,
+    when some rare word has a digit) from the rare ones with a digit; ``<pad>`` is id 0."""
 
     def __init__(self, words: list[str], tags: list[str], intents: list[str]):
         self.words, self.tags, self.intents = words, tags, intents
@@ -151,7 +153,8 @@ class Vocab:
     @classmethod
     def build(cls, train: list[Utterance], min_count: int, extra_tags: list[str] = ()) -> "Vocab":
         counts = Counter(w for u in train for w in u.words)
-        words = [PAD, UNK] + sorted(w for w, c in counts.items() if c >= min_count)
+        rare_numbers = any(_has_digit(w) for w, c in counts.items() if c < min_count)
+        words = [PAD, UNK, *[NUM] * rare_numbers] + sorted(w for w, c in counts.items() if c >= min_count)
         types = sorted({t[2:] for u in train for t in u.tags if t != "O"} | {t[2:] for t in extra_tags})
         tags = ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
         intents = sorted({u.intent for u in train if u.intent is not None})
@@ -161,8 +164,12 @@ class Vocab:
         return {"words": self.words, "tags": self.tags, "intents": self.intents}
 
     def word_id(self, word: str) -> int:
-        """The word's id, else its lower-case form's, else ``<unk>``'s."""
-        return self.word_index.get(word, self.word_index.get(word.lower(), 1))
+        """The word's id, else its lower-case form's, else ``<num>``'s if it has a digit and
+        the vocabulary has ``<num>``, else ``<unk>``'s."""
+        found = self.word_index.get(word, self.word_index.get(word.lower()))
+        if found is None:
+            return self.word_index.get(NUM, 1) if _has_digit(word) else 1
+        return found
 
     def check_tags(self, utterances: list[Utterance], source: str) -> None:
         """A UserError at the first tag whose type the model does not know."""
@@ -171,6 +178,10 @@ class Vocab:
                 if t not in self.tag_index:
                     raise UserError(f"{source}, utterance {n}: tag {t!r} of {w!r} is not one the model knows "
                                     f"({len(self.types)} slot types, e.g. {', '.join(sorted(self.types)[:3])})")
+
+
+def _has_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word)
 
 
 @dataclass

@@ -18,11 +18,11 @@ from torch import nn
 
 from rnnkit.interop import onnx as rnnkit_onnx
 
-from .data import PAD, UNK, Vocab
+from .data import NUM, PAD, UNK, Vocab
 from .model import Tagger, load_model
 
-WORD_LOOKUP = (f"a word's id is its index in words, else its lower-case form's, else that of {UNK}; "
-               f"{PAD} (0) past an utterance's end")
+WORD_LOOKUP = (f"a word's id is its index in words, else its lower-case form's, else that of {NUM} if the "
+               f"word has a digit and words has {NUM}, else that of {UNK}; {PAD} (0) past an utterance's end")
 
 
 class _Logits(nn.Module):
