@@ -41,7 +41,7 @@ class TrainConfig:
     layers: int = option(1, "model", "number of stacked recurrent layers", valid=at_least(1))
     hidden: int = option(200, "model", "hidden units per layer and direction", valid=at_least(1))
     embedding: int = option(100, "model", "size of the word embedding", valid=at_least(1))
-    window: int = option(0, "model", "context window: the embeddings of this many neighbouring words on each "
+    window: int = option(1, "model", "context window: the embeddings of this many neighbouring words on each "
                          "side are joined to each word's (Mesnil et al.'s d = 2 * window + 1)", valid=at_least(0))
     dropout: float = option(0.3, "model", "dropout on the network's input and before the read-outs",
                             valid=Range(0, 1, open_high=True))
@@ -50,7 +50,7 @@ class TrainConfig:
                                   "(0: slots only; data without intents has no intent head)", valid=at_least(0))
 
     batch: int = option(32, "optimisation", "utterances per step", valid=at_least(1))
-    epochs: int = option(10, "optimisation", "passes over the training utterances", valid=at_least(1))
+    epochs: int = option(30, "optimisation", "passes over the training utterances", valid=at_least(1))
     lr: float = option(3e-3, "optimisation", "peak learning rate of AdamW", valid=above(0))
     warmup: int = option(100, "optimisation", "steps of linear learning-rate warm-up, then a cosine decay to 0",
                          valid=at_least(0))
