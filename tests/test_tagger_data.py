@@ -69,6 +69,9 @@ def test_unknown_words_with_a_digit_are_read_as_num_learned_from_rare_ones():
     vocab = Vocab.build(train, min_count=2)
     assert vocab.words == ["<pad>", "<unk>", "<num>", "flight", "to"]
     assert [vocab.word_id(w) for w in ("838", "dh8", "J31", "1500", "boston", "paris", "to")] == [2, 2, 2, 2, 1, 1, 4]
+    assert vocab.word_id("৮৩৮") == 1  # digits 0-9 only, as the exported file's lookup says
+    caps = parse("on:O dh8:B-a <=> f\non:O dh8:B-a <=> f\non:O DH8:B-a <=> f\n", "t")
+    assert "<num>" not in Vocab.build(caps, min_count=2).words  # DH8 is read as dh8: <num> would learn nothing
 
 
 def test_a_tag_of_an_unknown_type_is_refused_with_where_it_is():

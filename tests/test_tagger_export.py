@@ -21,7 +21,7 @@ onnx = pytest.importorskip("onnx")
 # (training data, flags of rnnkit tag train, the ONNX node the network becomes); CoNLL data has no intents
 TAGGERS = {
     "bidirectional 2-layer lstm, window 1": ("train.txt", ["--cell", "lstm", "--layers", "2", "--window", "1"], "LSTM"),
-    "gru, no window, no intent head": ("train.conll", ["--cell", "gru", "--bidirectional", "0"], "GRU"),
+    "gru, no window, no intent head": ("train.conll", ["--cell", "gru", "--bidirectional", "0", "--window", "0"], "GRU"),
     "bidirectional elman rnn, window 2": ("train.txt", ["--cell", "rnn", "--window", "2"], "RNN"),
     "jordan, window 1": ("train.txt", ["--cell", "jordan", "--bidirectional", "0", "--window", "1"], "Scan"),
     "bidirectional ctrnn": ("train.txt", ["--cell", "ctrnn"], "Scan"),
@@ -70,7 +70,7 @@ def test_the_exported_tagger_computes_what_the_model_does(exported, name):
     assert "lower-case" in meta["word_lookup"]
     outputs = [o.name for o in session.get_outputs()]
     assert outputs == (["slot_logits", "intent_logits"] if vocab.intents else ["slot_logits"])
-    for lengths, T in (([4], 4), ([2], 9), ([4, 1, 3], 4), ([9, 5, 1], 9)):  # batch sizes 1, 3; lengths 4, 9
+    for lengths, T in (([4], 4), ([2], 9), ([1], 1), ([4, 1, 3], 4), ([9, 5, 1], 9)):  # batch sizes 1, 3; lengths 1, 4, 9
         words, lens = padded_batch(len(vocab.words), lengths, T)
         got = [torch.from_numpy(g) for g in session.run(None, {"words": words.numpy(), "lengths": lens.numpy()})]
         with torch.no_grad():

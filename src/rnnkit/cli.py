@@ -23,7 +23,7 @@ import sys
 import torch
 
 from .app.errors import UserError
-from .app.export import ExportConfig
+from .app.export import ExportConfig, run_export
 from .app.options import add_flags, from_args, typed
 from .charlm.config import EvalConfig, SampleConfig, TrainConfig
 from .compose import config as compose
@@ -57,8 +57,6 @@ def _eval(args) -> int:
 
 
 def _export(args) -> int:
-    from .app.export import run_export
-
     return run_export(from_args(ExportConfig, args))
 
 

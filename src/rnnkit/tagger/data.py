@@ -153,8 +153,9 @@ class Vocab:
     @classmethod
     def build(cls, train: list[Utterance], min_count: int, extra_tags: list[str] = ()) -> "Vocab":
         counts = Counter(w for u in train for w in u.words)
-        rare_numbers = any(_has_digit(w) for w, c in counts.items() if c < min_count)
-        words = [PAD, UNK, *[NUM] * rare_numbers] + sorted(w for w, c in counts.items() if c >= min_count)
+        kept = {w for w, c in counts.items() if c >= min_count}
+        unknown = [w for w in counts if w not in kept and w.lower() not in kept]  # what <unk> and <num> learn from
+        words = [PAD, UNK, *[NUM] * any(map(_has_digit, unknown))] + sorted(kept)
         types = sorted({t[2:] for u in train for t in u.tags if t != "O"} | {t[2:] for t in extra_tags})
         tags = ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
         intents = sorted({u.intent for u in train if u.intent is not None})
@@ -181,7 +182,7 @@ class Vocab:
 
 
 def _has_digit(word: str) -> bool:
-    return any(c.isdigit() for c in word)
+    return any("0" <= c <= "9" for c in word)
 
 
 @dataclass
