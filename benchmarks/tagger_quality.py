@@ -53,7 +53,7 @@ def scores_of(run: Path) -> dict:
     return {"f1": test["test_f1"], "intent_accuracy": test["test_intent_accuracy"], "step": test["step"]}
 
 
-def run_row(row: str, seed: int, extra: list[str], threads: int) -> dict:
+def run_row(row: str, seed: int, extra: list[str], threads: int, jobs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         argv = command(row, seed, extra, threads)
         start, log = time.perf_counter(), Path(tmp) / "output"
@@ -63,7 +63,7 @@ def run_row(row: str, seed: int, extra: list[str], threads: int) -> dict:
         if code:
             raise SystemExit(f"{' '.join(argv)} failed (exit {code}):\n{log.read_text()[-3000:]}")
         result = {"seed": seed, "command": " ".join(argv), "seconds": round(time.perf_counter() - start),
-                  **scores_of(Path(tmp) / "run")}
+                  "jobs": jobs, **scores_of(Path(tmp) / "run")}
         print(f"{row}, seed {seed}: slot F1 {result['f1']:.2f}, intent accuracy {result['intent_accuracy']:.2f}%, "
               f"{result['seconds']} s", flush=True)
         return result
@@ -82,7 +82,8 @@ def table(results: dict) -> str:
         verdict = "" if target is None else (" (target met)" if statistics.mean(f1) >= target else
                                              f" (target {target} missed)")
         intents = statistics.mean(r["intent_accuracy"] for r in runs)
-        seconds = ", ".join(f"{r['seconds'] / 60:.1f} min" for r in runs)
+        seconds = ", ".join(f"{r['seconds'] / 60:.1f} min" + (f" ({r['jobs']} runs at once)" if r.get("jobs", 1) > 1 else "")
+                            for r in runs)
         notes = "; ".join(sorted({r["note"] for r in runs if r.get("note")}))
         lines.append(f"| {name} | {paper} | {statistics.mean(f1):.2f}{spread}{verdict} | {intents:.2f}% | "
                      f"{', '.join(str(r['seed']) for r in runs)} | {seconds} | `{runs[0]['command']}`"
@@ -108,21 +109,30 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs at once (default 1; 2 runs of --threads 1 share a 2-core machine best when it is busy)")
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: expected at least 1")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.record:
         row, run, seconds = args.record
         config = json.loads((Path(run) / "last.json").read_text())["config"]
-        result = {"seed": config["seed"], "command": " ".join(command(row, config["seed"], args.extra.split(), args.threads)),
-                  "seconds": int(seconds), "note": args.note, **scores_of(Path(run))}
+        argv = command(row, config["seed"], args.extra.split(), config["threads"])
+        result = {"seed": config["seed"], "command": " ".join(argv), "seconds": int(seconds), "note": args.note,
+                  **scores_of(Path(run))}
         results[row] = [r for r in results.get(row, []) if r["seed"] != result["seed"]] + [result]
     else:
-        todo = [(row, seed) for row in filter(None, args.rows.split(",")) for seed in map(int, args.seeds.split(","))]
-        with ThreadPoolExecutor(args.jobs) as pool:  # --rows "": only write the table again
-            done = {pool.submit(run_row, row, seed, args.extra.split(), args.threads): (row, seed) for row, seed in todo}
-            for future in as_completed(done):
-                (row, seed), result = done[future], future.result()
-                results[row] = [r for r in results.get(row, []) if r["seed"] != seed] + [result]
-                RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        rows = filter(None, args.rows.split(","))  # --rows "": only write the table again
+        todo = [(row, seed) for row in rows for seed in map(int, args.seeds.split(","))]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            done = {pool.submit(run_row, row, seed, args.extra.split(), args.threads, args.jobs): (row, seed)
+                    for row, seed in todo}
+            try:
+                for future in as_completed(done):
+                    (row, seed), result = done[future], future.result()
+                    results[row] = [r for r in results.get(row, []) if r["seed"] != seed] + [result]
+                    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+            except BaseException:  # a failed run or Ctrl-C: the runs not yet started are not started
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     if results:
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     write_doc(results)

@@ -97,10 +97,27 @@ def test_every_numeric_flag_of_every_command_declares_its_range_and_shows_it():
     assert checked > 50
 
 
+def test_a_failed_atomic_write_leaves_the_file_as_it_was_and_no_temporary(tmp_path):
+    target = tmp_path / "metrics.jsonl"
+    target.write_text("kept")
+
+    def half_then_fail(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        checkpoint.atomic_write(target, half_then_fail)
+    with pytest.raises(IsADirectoryError) as raised:  # an OSError about the temporary names the file asked for
+        checkpoint.atomic_write(target, lambda tmp: tmp.mkdir() or open(tmp, "w"))
+    assert raised.value.filename == str(target)
+    assert target.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.jsonl"]
+
+
 def test_leftovers_of_a_killed_save_are_removed_and_nothing_else(tmp_path):
     checkpoint.save(tmp_path, "last", {"step": 5}, {"w": torch.zeros(2)}, application="charlm")
     committed = sorted(p.name for p in tmp_path.iterdir())
-    leftovers = [".tmp-999999999", "last-0000010.safetensors", "best-0000003.safetensors"]
+    leftovers = [".tmp-999999999", ".last-0000009.safetensors.tmp-999999999",  # the latter: of rnnkit before .tmp-PID
+                 "last-0000010.safetensors", "best-0000003.safetensors"]
     (tmp_path / ".tmp-999999999").mkdir()  # as a kill while saving leaves it: safetensors' own temporary inside
     (tmp_path / ".tmp-999999999" / ".tmpuemxkj").write_bytes(b"half a fi")
     for name in leftovers[1:]:

@@ -42,15 +42,20 @@ def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)``, flush it to disk, then rename it over ``path``. The temporary
     file is in a folder of this process's own (``.tmp-PID``, beside ``path``), so that what a
     writer makes there of its own (safetensors writes through a ``.tmpXXXXXX`` of its own) is
-    found and deleted by ``clean_leftovers`` after a kill."""
+    found and deleted by ``clean_leftovers`` after a kill. An OSError about the temporary file
+    or folder is raised as one about ``path``, the file the caller asked for."""
     folder = path.parent / f".tmp-{os.getpid()}"
-    folder.mkdir(exist_ok=True)
     tmp = folder / path.name
     try:
+        folder.mkdir(exist_ok=True)
         write(tmp)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        if not str(e.filename).startswith(str(folder)):
+            raise
+        raise OSError(e.errno, e.strerror, str(path)) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -131,13 +136,17 @@ def _alive(pid: int) -> bool:
 
 def clean_leftovers(run: Path) -> list[str]:
     """Delete what a process killed while saving leaves in a run folder, and return the names:
-    the temporary folders of processes no longer alive, and weights files their checkpoint JSON
-    does not name (written, but never committed)."""
+    the temporary folders of processes no longer alive (and the ``.NAME.tmp-PID`` files that
+    versions before those folders wrote), and weights files their checkpoint JSON does not name
+    (written, but never committed)."""
     removed = []
-    for tmp in run.glob(".tmp-*"):
+    for tmp in [*(p for p in run.glob(".tmp-*") if p.is_dir()), *run.glob(".*.tmp-*")]:
         pid = tmp.name.rsplit("-", 1)[1]
-        if tmp.is_dir() and pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(tmp, ignore_errors=True)
+        if pid.isdigit() and not _alive(int(pid)):
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
             removed.append(tmp.name)
     for weights in run.glob("*-*.safetensors"):
         kind = weights.name.split("-")[0]

@@ -36,5 +36,5 @@ def prepare_run_folder(run_dir: str | None, resuming: bool) -> Path:
     output_folder(run, "run folder")
     removed = clean_leftovers(run)
     if removed:
-        print(f"removed {len(removed)} file(s) a killed run left in {run}: {', '.join(removed)}")
+        print(f"removed what a killed run left in {run}: {', '.join(removed)}")
     return run
