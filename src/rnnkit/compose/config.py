@@ -26,7 +26,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    transpose: int = option(0, "data", "shift each training piece by a random number of semitones, up to N "
+    transpose: int = option(6, "data", "shift each training piece by a random number of semitones, up to N "
                             "either way (0: never)", valid=Range(0, 11))
 
     cell: str = option("lstm", "model", "recurrent network", choices=NAMES)
