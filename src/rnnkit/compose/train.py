@@ -2,10 +2,11 @@
 
 Each step reads ``batch`` training pieces drawn at random (each shifted by a random number of
 semitones with ``--transpose``), whole, from a zero state; the loss is the negative
-log-likelihood in nats per frame, summed over the keys. Adam at a constant learning rate;
-every ``eval_every`` steps the validation split is scored and the best model kept. A run
-stops after ``--steps`` steps or, without it, at the first step past ``--minutes``: the same
-seed and step count give the same run.
+log-likelihood in nats per frame, summed over the keys. AdamW, its learning rate warmed up
+then constant or decayed to 0 at the last step; every ``eval_every`` steps the validation
+split is scored and the best model kept. A run stops after ``--steps`` steps; without it, the
+run times its first steps and a validation, then fixes its step count to what fits in
+``--minutes``. The same seed and step count give the same run.
 """
 from __future__ import annotations
 
@@ -22,11 +23,22 @@ from rnnkit.app.device import resolve_device
 from rnnkit.app.errors import UserError
 from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.runs import prepare_run_folder
+from rnnkit.app.schedule import warmup_cosine
 from rnnkit.app.signals import StopRequest
 
 from .config import TrainConfig
 from .corpus import chorales, key_range, split, transposed
 from .model import APPLICATION, Composer, batch_of, evaluate, frame_nll
+
+CALIBRATION_STEPS = 20  # steps timed before a run with a time budget fixes its step count
+
+
+def learning_rate(cfg: TrainConfig, step: int) -> float:
+    """The learning rate of step ``step`` (0-based): a linear warm-up to ``lr`` over ``warmup``
+    steps, then ``lr``, or a cosine decay to 0 at step ``steps`` (once it is known)."""
+    if cfg.schedule == "cosine" and cfg.steps:
+        return warmup_cosine(step, cfg.steps, cfg.lr, cfg.warmup)
+    return cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.lr
 
 
 class Trainer:
@@ -43,7 +55,7 @@ class Trainer:
         self.keys = key_range(self.train_rolls, cfg.transpose)
         self.run = prepare_run_folder(cfg.run_dir, False)
         self.log = MetricsLog(self.run / "metrics.jsonl")
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.rng = random.Random(cfg.seed)  # which pieces a step reads, and their shifts
         self.step, self.best = 0, float("inf")
         self.bad_evals = 0
@@ -63,6 +75,8 @@ class Trainer:
         loss.backward()
         if self.cfg.clip > 0:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+        for group in self.opt.param_groups:
+            group["lr"] = learning_rate(self.cfg, self.step)
         self.opt.step()
         self.step += 1
         return loss.item()
@@ -81,6 +95,15 @@ class Trainer:
         return (f"step {self.step}: validation {score.nll_per_frame:.3f} nats/frame, frame accuracy "
                 f"{score.accuracy:.3f}" + (" (best)" if improved else ""))
 
+    def calibrate(self, step_seconds: float, val_seconds: float, spent: float) -> str:
+        """Fix ``cfg.steps`` so that the run, its validations included, ends about ``minutes`` after
+        it began; the line to print."""
+        cfg = self.cfg
+        fit = self.step + max(0, int((cfg.minutes * 60 - spent) / (step_seconds + val_seconds / cfg.eval_every)))
+        self.cfg = dataclasses.replace(cfg, steps=fit)
+        return (f"{fit} steps fit in {cfg.minutes:g} minutes ({step_seconds:.3f} s a step, "
+                f"{val_seconds:.1f} s a validation)")
+
 
 def train(cfg: TrainConfig, on_step=None) -> int:
     """Train a composer; returns the exit status. ``on_step(trainer)`` is called after each step."""
@@ -93,18 +116,29 @@ def train(cfg: TrainConfig, on_step=None) -> int:
         print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.3f}M parameters, "
               f"{len(t.train_rolls)} training and {len(t.valid_rolls)} validation chorales, on {t.device}")
         start = time.perf_counter()
+        calibrate_at = None if cfg.steps else CALIBRATION_STEPS
+        stepping = 0.0  # seconds of the steps after the first (slower: allocation), for calibration
         bar = tqdm(total=cfg.steps or None, unit="step", dynamic_ncols=True, mininterval=0.5)
         while not stop.signal:
+            began = time.perf_counter()
             loss = t.train_step()
-            seconds = time.perf_counter() - start
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-            t.log.append({"step": t.step, "loss": loss, "seconds": round(seconds, 3)})
+            t.log.append({"step": t.step, "loss": loss, "lr": t.opt.param_groups[0]["lr"],
+                          "seconds": round(time.perf_counter() - start, 3)})
             if on_step:
                 on_step(t)
-            done = t.step >= cfg.steps if cfg.steps else seconds >= cfg.minutes * 60
-            if t.step % cfg.eval_every == 0 or done:
+            if t.step > 1:
+                stepping += time.perf_counter() - began
+            done = t.step >= t.cfg.steps and not calibrate_at
+            if t.step % cfg.eval_every == 0 or done or t.step == calibrate_at:
+                before_val = time.perf_counter()
                 bar.write(t.validate())
+                now = time.perf_counter()
+                if t.step == calibrate_at:
+                    bar.write(t.calibrate(stepping / (t.step - 1), now - before_val, now - start))
+                    calibrate_at, bar.total = None, t.cfg.steps
+                    done = t.step >= t.cfg.steps
                 done = done or bool(cfg.patience and t.bad_evals >= cfg.patience)
             if done:
                 break

@@ -24,6 +24,7 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.options import not_default
 from rnnkit.app.runs import prepare_run_folder
+from rnnkit.app.schedule import warmup_cosine
 from rnnkit.app.signals import StopRequest
 
 from .config import TrainConfig
@@ -37,10 +38,7 @@ MAY_CHANGE_ON_RESUME = ("resume", "run_dir", "device", "threads", "engine")  # m
 
 def learning_rate(cfg: TrainConfig, step: int, steps: int) -> float:
     """Linear warm-up to ``lr``, then cosine decay to 0 at step ``steps``."""
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    progress = (step - cfg.warmup) / max(1, steps - cfg.warmup)
-    return 0.5 * cfg.lr * (1 + math.cos(math.pi * min(1.0, progress)))
+    return warmup_cosine(step, steps, cfg.lr, cfg.warmup)
 
 
 def loss_of(model: Tagger, batch, intent_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
