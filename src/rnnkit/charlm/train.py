@@ -26,7 +26,7 @@ from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.networks import state_from_tensors, state_tensors
 from rnnkit.app.options import not_default
 from rnnkit.app.runs import prepare_run_folder
-from rnnkit.app.schedule import warmup_cosine
+from rnnkit.app.schedule import steps_that_fit, warmup_cosine
 from rnnkit.app.signals import StopRequest
 from rnnkit.app.text import STDIN, text_name
 
@@ -247,15 +247,12 @@ def train(cfg: TrainConfig, on_step=None, typed: frozenset[str] | None = None) -
 
 def _calibrate(t: Trainer, step_seconds: float, val_seconds: float, spent: float) -> str:
     """Fix ``t.cfg.steps`` so that the run, its validations included, ends about ``minutes`` after it began."""
-    cfg = t.cfg
-    per_step = step_seconds + val_seconds / cfg.eval_every
-    fit = t.step + max(0, int((cfg.minutes * 60 - spent - val_seconds) / per_step))
+    cfg = t.cfg  # the time of the last validation is kept aside
+    fit, line = steps_that_fit(t.step, cfg.minutes, spent + val_seconds, step_seconds, val_seconds, cfg.eval_every)
     passes = max(t.step, math.ceil(cfg.max_passes * t.chunks)) if cfg.max_passes else fit  # --max-passes' end
     t.cfg = dataclasses.replace(cfg, steps=distributed.from_lead(min(fit, passes), t.world, t.device))  # rank 0's
-    return (f"{fit} steps fit in {cfg.minutes:g} minutes ({step_seconds:.3f} s a step, "
-            f"{val_seconds:.1f} s a validation)"
-            + (f"; the run ends at step {t.cfg.steps}, after {cfg.max_passes:g} passes over the text"
-               if passes < fit else ""))
+    return line + (f"; the run ends at step {t.cfg.steps}, after {cfg.max_passes:g} passes over the text"
+                   if passes < fit else "")
 
 
 def _announce(t: Trainer) -> None:

@@ -20,10 +20,9 @@ from torch import nn
 
 from rnnkit.app import checkpoint, options
 from rnnkit.app.device import resolve_device
-from rnnkit.app.errors import UserError
 from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.runs import prepare_run_folder
-from rnnkit.app.schedule import warmup_cosine
+from rnnkit.app.schedule import steps_that_fit, warmup_cosine
 from rnnkit.app.signals import StopRequest
 
 from .config import TrainConfig
@@ -99,10 +98,9 @@ class Trainer:
         """Fix ``cfg.steps`` so that the run, its validations included, ends about ``minutes`` after
         it began; the line to print."""
         cfg = self.cfg
-        fit = self.step + max(0, int((cfg.minutes * 60 - spent) / (step_seconds + val_seconds / cfg.eval_every)))
+        fit, line = steps_that_fit(self.step, cfg.minutes, spent, step_seconds, val_seconds, cfg.eval_every)
         self.cfg = dataclasses.replace(cfg, steps=fit)
-        return (f"{fit} steps fit in {cfg.minutes:g} minutes ({step_seconds:.3f} s a step, "
-                f"{val_seconds:.1f} s a validation)")
+        return line
 
 
 def train(cfg: TrainConfig, on_step=None) -> int:
