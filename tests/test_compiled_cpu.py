@@ -52,6 +52,25 @@ def test_compiled_in_blocks_of_steps_matches_reference(network, monkeypatch):
     check(network, "compiled", torch.double, 1e-10, num_layers=2, bidirectional=True)
 
 
+@pytest.fixture
+def two_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("network", [n for n in ("lstm_peephole_proj", "lstm", "gru", "gru_reset_before", "rnn", "jordan", "ctrnn_learned_tau") if n in COMPILED])
+def test_compiled_split_over_threads_matches_reference(network, two_threads):
+    """At sizes where each step's products split their columns (float32 on brgemm) and its
+    pointwise stages their rows over two threads."""
+    sizes = (48, 8, 96)  # B = 48 rows of 96 to 384 columns
+    lengths = tuple(range(48, 0, -1))  # every step a different number of rows
+    check(network, "compiled", torch.float, 1e-5, steps=3, sizes=sizes, bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
+    check(network, "compiled", torch.double, 1e-10, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
+
+
 @pytest.mark.parametrize("dtype", [torch.double, torch.float])
 @pytest.mark.parametrize("network", COMPILED)
 def test_each_compiled_stage_equals_the_cells(network, dtype):
@@ -147,3 +166,26 @@ def test_without_a_compiler_the_fused_engine_runs_and_one_warning_says_why(monke
                         "on PATH); the fused engine runs instead"]
     with pytest.raises(ValueError, match=r"engine='compiled' is unavailable for this layer \(no C\+\+ compiler"):
         rnnkit.LSTM(I, H, peephole=True, engine="compiled")
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode", "grad"])
+def test_compiled_keeps_every_step_only_when_a_backward_may_follow(mode, monkeypatch):
+    """Inside autograd.Function.forward needs_input_grad says True even under no_grad: the
+    engine must ask the grad mode itself, or inference keeps every step's saved values
+    (tens of MiB at a batch of 64, and the time to fault them in)."""
+    ops, kept = kernels.cpu_ops(), []
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(ops, name)
+
+        def forward(self, *args):
+            kept.append(args[-2])  # (..., keep, block)
+            return ops.forward(*args)
+
+    monkeypatch.setattr(kernels, "cpu_ops", Spy)
+    lstm = rnnkit.LSTM(I, H, engine="compiled")
+    context = {"no_grad": torch.no_grad, "inference_mode": torch.inference_mode, "grad": torch.enable_grad}[mode]
+    with context():
+        lstm(torch.randn(T, B, I))
+    assert kept == [mode == "grad"]

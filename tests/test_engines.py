@@ -47,10 +47,10 @@ LAYOUTS = [
 NATIVE = [k for k in NETWORKS if k in ("rnn", "rnn_relu", "lstm", "lstm_proj", "gru")]
 
 
-def pair(network, engine, dtype=torch.double, **layout):
+def pair(network, engine, dtype=torch.double, sizes=(I, H), **layout):
     make, options = NETWORKS[network]
-    ref = make(I, H, engine="reference", dtype=dtype, **options, **layout)
-    other = make(I, H, engine=engine, dtype=dtype, **options, **layout)
+    ref = make(*sizes, engine="reference", dtype=dtype, **options, **layout)
+    other = make(*sizes, engine=engine, dtype=dtype, **options, **layout)
     other.load_state_dict(ref.state_dict())
     if options.get("learn_tau"):  # distinct taus per unit
         with torch.no_grad():
@@ -79,15 +79,17 @@ def run(module, x, hx):
     return (data, *states), torch.autograd.grad(loss_of(data, state), inputs)
 
 
-def check(network, engine, dtype, tol, packed=False, device="cpu", steps=T, lengths=(3, 5, 1, 4), **layout):
-    """`engine` against the reference engine on `device`: `steps` steps, or with packed,
-    a PackedSequence of `lengths`."""
-    ref, other = (m.to(device) for m in pair(network, engine, dtype, **layout))
-    shape = (B, steps, I) if layout.get("batch_first") else (steps, B, I)
+def check(network, engine, dtype, tol, packed=False, device="cpu", steps=T, lengths=(3, 5, 1, 4), sizes=(B, I, H),
+          **layout):
+    """`engine` against the reference engine on `device`: `steps` steps of a batch of
+    sizes[0], or with packed, a PackedSequence of `lengths`; input and hidden sizes sizes[1:]."""
+    batch, inputs, _ = sizes
+    ref, other = (m.to(device) for m in pair(network, engine, dtype, sizes[1:], **layout))
+    shape = (batch, steps, inputs) if layout.get("batch_first") else (steps, batch, inputs)
     x = torch.randn(shape, dtype=dtype, device=device, requires_grad=True)
-    hx = initial_state(ref, dtype, len(lengths) if packed else B, device)
+    hx = initial_state(ref, dtype, len(lengths) if packed else batch, device)
     if packed:
-        x = torch.randn(max(lengths), len(lengths), I, dtype=dtype, device=device, requires_grad=True)
+        x = torch.randn(max(lengths), len(lengths), inputs, dtype=dtype, device=device, requires_grad=True)
         x = pack_padded_sequence(x, list(lengths), enforce_sorted=False)
     assert_close(run(other, x, hx), run(ref, x, hx), tol)
 

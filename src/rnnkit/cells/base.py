@@ -4,7 +4,7 @@ fast kernels cut it.
 A step is the cell's recurrent products, the GEMMs on the state that the engine runs,
 each followed by a pointwise stage that the cell writes:
 
-    xw  = project_input(p, x)              (T, B, G)  W_ih x + b_ih, for all steps at once
+    xw  = project_input(p, x)              (T, B, G)  W_ih x + b_ih, for many steps at once
     a   = state[0]                         (B, S)     the first product reads the layer's output state
     for k, product in enumerate(products):
         rh = product(p, a, xw_t)           (B, R_k)   a W_k^T (+ b_k), or xw_t + a W_k^T (plus_input)
@@ -171,15 +171,18 @@ class CellMath:
             w.data.uniform_(-k, k)
 
     # The step.
-    def project_input(self, p: Params, x: Tensor, linear=F.linear) -> Tensor:
-        """W_ih x + b_ih for every step at once: one GEMM outside the time loop, with the
-        biases of plus_input products (added unchanged at every step) folded in. `linear`
-        is F.linear's signature: an engine may pass a faster GEMM."""
+    def project_input(self, p: Params, x: Tensor) -> Tensor:
+        """W_ih x + b for every step at once: one GEMM outside the time loop."""
+        return F.linear(x, p[self.input_weight], self.projection_bias(p))
+
+    def projection_bias(self, p: Params) -> Tensor | None:
+        """b of project_input: b_ih with the biases of plus_input products (added unchanged
+        at every step) folded in, (G,); None without biases."""
         b = p.get(self.input_bias)
         for product in self.products:
             if product.plus_input and product.bias in p:
                 b = b + p[product.bias]  # (G,): folded before the GEMM, not added to all of xw
-        return linear(x, p[self.input_weight], b)
+        return b
 
     def prepare(self, p: Params) -> Params:
         """`p` and what every step of a sequence shares: each product's weight rows, their

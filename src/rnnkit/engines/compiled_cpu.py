@@ -1,12 +1,13 @@
 """The compiled CPU engine: the fused engine's time loop and hand BPTT, in C++.
 
-The loop, the recurrent products (BLAS GEMMs on the active rows), packing, both directions
-and the weight gradients (one GEMM per weight and block of steps) are `kernels/cpu/loop.h`,
-written once; each cell's pointwise stages and their backward are a C++ header per cell
-family in `kernels/cpu/`, a line-by-line transcription of the cell's file in `cells/`
-(tests/test_compiled_cpu.py holds each stage equal to the Python cell's). Here: the input
-projection (one GEMM, `cell.project_input`), the cell's options and prepared weights handed
-to C++, and the gradients put back under the parameters' names.
+The loop, the input projection (one GEMM per block of steps, with the cell's
+`projection_bias`), the recurrent products (GEMMs on the active rows), packing, both
+directions and the weight gradients (one GEMM per weight and block of steps) are
+`kernels/cpu/loop.h`, written once; each cell's pointwise stages and their backward are a
+C++ header per cell family in `kernels/cpu/`, a line-by-line transcription of the cell's
+file in `cells/` (tests/test_compiled_cpu.py holds each stage equal to the Python cell's).
+Here: the cell's options and prepared weights handed to C++, and the gradients put back
+under the parameters' names.
 
 Built on first use (`rnnkit.kernels`); where it cannot be built, `unsupported` says why and
 `auto` runs the fused engine. It runs float32 and float64 (other dtypes run the fused
@@ -21,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from .. import kernels
 from ..cells.activations import ACTIVATIONS
@@ -45,17 +45,11 @@ class CompiledCPU(LayerwiseEngine):
     def run_layer(self, cell, p, x, state, *, batch_sizes, reverse, record):
         if x.dtype not in (torch.float32, torch.float64):
             return fused.Fused().run_layer(cell, p, x, state, batch_sizes=batch_sizes, reverse=reverse, record=record)
-        plan = _Plan(cell, tuple(p), batch_sizes or [], reverse, record, len(state))
+        # inside autograd.Function.forward, needs_input_grad is True even under no_grad
+        gradient = torch.is_grad_enabled() and any(t.requires_grad for t in (x, *state, *p.values()))
+        plan = _Plan(cell, tuple(p), batch_sizes or [], reverse, record, len(state), gradient)
         out, *final, trace = _BPTT.apply(plan, x.contiguous(), *state, *p.values())
         return out, tuple(final), trace
-
-
-def linear(x, w, b=None):
-    """F.linear, on oneDNN's inner product for float32 where torch has it: on some CPUs
-    (this project's AMD EPYC) several times the rate of the BLAS GEMM that F.linear runs."""
-    if x.dtype == torch.float32 and torch.backends.mkldnn.is_available():
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), w.contiguous(), b, "none", [], "")
-    return F.linear(x, w, b)
 
 
 def pointwise_names(cell: CellMath, p) -> list[str]:
@@ -91,6 +85,7 @@ class _Plan:
     reverse: bool
     record: bool
     n_states: int
+    gradient: bool  # a backward may follow: every step's states and saved values are kept
 
 
 class _BPTT(torch.autograd.Function):
@@ -101,15 +96,15 @@ class _BPTT(torch.autograd.Function):
         p = dict(zip(plan.names, weights))
         prepared = cell.prepare(p)
         products = [prepared[product] for product in cell.products]
-        args, gradient = cell_args(cell, p, prepared), any(ctx.needs_input_grad)
+        args = cell_args(cell, p, prepared)
         out, *rest = kernels.cpu_ops().forward(
-            *args, cell.project_input(p, x, linear), list(state),
+            *args, x, p[cell.input_weight], cell.projection_bias(p), list(state),
             [pr.W for pr in products], [pr.b for pr in products], [pr.plus_input for pr in cell.products],
-            plan.sizes, plan.reverse, gradient or plan.record,
+            plan.sizes, plan.reverse, plan.gradient or plan.record, fused.block_steps(x.shape[1]),
         )
         final, kept = rest[:n], rest[n:]  # kept: the states (T + 1, B, S), saved, the later products' operands
         trace = _trace(cell, args, kept, plan) if plan.record else None
-        if gradient:
+        if plan.gradient:
             ctx.plan = plan
             # Saved through autograd, so that editing the output (a view of the states) in place
             # raises instead of corrupting the backward; the final state goes out as a copy.
@@ -131,7 +126,7 @@ class _BPTT(torch.autograd.Function):
         dx, *rest = kernels.cpu_ops().backward(
             *cell_args(cell, p, prepared), x, p[cell.input_weight], dout, dfinal, list(states), saved, list(operands),
             [prepared[product].W for product in cell.products], [product.plus_input for product in cell.products],
-            plan.sizes, plan.reverse, max(1, fused.BLOCK_ROWS // B), ctx.needs_input_grad[1],
+            plan.sizes, plan.reverse, fused.block_steps(B), ctx.needs_input_grad[1],
         )
         dstate, (dW_ih, db_ih), per_product, own = rest[:n], rest[n: n + 2], rest[n + 2: n + 2 + 2 * K], rest[n + 2 + 2 * K:]
         grads = {cell.input_weight: dW_ih, cell.input_bias: db_ih}

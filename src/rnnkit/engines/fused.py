@@ -108,7 +108,7 @@ class _BPTT(torch.autograd.Function):
         dstate = tuple(d if d is not None else s.new_zeros(s.shape) for d, s in zip(dfinal[: plan.n_states], states[-1]))
         dx = xs.new_empty(xs.shape) if ctx.needs_input_grad[_X] else None
         grads, extras, drhs = {}, [None] * T, [None] * T
-        steps = _block_steps(B)
+        steps = block_steps(B)
         for t1 in range(T, 0, -steps):  # blocks of steps [t0, t1), the last first
             t0 = max(0, t1 - steps)
             dxw, dstate = _steps_back(ctx, p, douts, dstate, drhs, extras, t0, t1, B)
@@ -173,11 +173,12 @@ def _block_grads(cell, p, whole, saved, drhs, extras, dxw, xs, t0, t1, B) -> dic
 def _projected(cell, p, xs):
     """xw_t = W x_t + b for each step, from one GEMM per block of steps (of BLOCK_ROWS
     rows): as fast as one GEMM for all, without holding all of xw (T, B, G) at once."""
-    for block in xs.split(_block_steps(xs.shape[1])):
+    for block in xs.split(block_steps(xs.shape[1])):
         yield from cell.project_input(p, block).unbind(0)
 
 
-def _block_steps(B: int) -> int:
+def block_steps(B: int) -> int:
+    """Steps per block: BLOCK_ROWS rows of a batch of B."""
     return max(1, BLOCK_ROWS // B)
 
 

@@ -29,13 +29,18 @@ CPU = Path(__file__).parent / "cpu"
 def cpu_flags() -> list[str]:
     """-O3; -fno-trapping-math (no program here traps on floating-point exceptions: it lets
     the compiler vectorise loops with comparisons, such as the clamp in exp_; no value
-    changes); and AVX2 with FMA where this CPU has them (never -march=native: the cache key
-    holds the flags, so a machine without AVX2 builds its own copy rather than load this)."""
+    changes); AVX2 with FMA where this CPU has them (never -march=native: the cache key
+    holds the flags, so a machine without AVX2 builds its own copy rather than load this);
+    and -fopenmp where torch runs its threads on OpenMP, without which at::parallel_for
+    silently runs on one thread (the extension then shares torch's own libgomp, loaded
+    first under the same name)."""
     flags = ["-O3", "-fno-trapping-math"]
     cpuinfo = Path("/proc/cpuinfo")
     words = set(cpuinfo.read_text().split()) if cpuinfo.exists() else set()
     if {"avx2", "fma"} <= words:
         flags += ["-mavx2", "-mfma"]
+    if torch.backends.openmp.is_available():
+        flags.append("-fopenmp")
     return flags
 
 
@@ -75,6 +80,7 @@ def _build_cpu() -> str | None:
             return "ninja is not installed (pip install ninja)"
         cpp_extension.load(
             name="rnnkit_cpu", sources=[str(CPU / "engine.cpp")], extra_cflags=cpu_flags(),
+            extra_ldflags=["-fopenmp"] if "-fopenmp" in cpu_flags() else [],
             extra_include_paths=[str(CPU)], is_python_module=False,
         )
     except Exception as e:  # a failed build: its first error says enough

@@ -57,14 +57,16 @@ std::vector<at::Tensor> contiguous(at::TensorList ts) {
 }
 
 std::vector<at::Tensor> forward_op(const std::string& family, int64_t hidden_size, at::IntArrayRef ints,
-                                   at::ArrayRef<double> floats, at::TensorList tensors, at::Tensor xw,
+                                   at::ArrayRef<double> floats, at::TensorList tensors, const at::Tensor& x,
+                                   const at::Tensor& w_ih, const std::optional<at::Tensor>& b_ih,
                                    at::TensorList state, at::TensorList W, const c10::List<std::optional<at::Tensor>>& b,
-                                   c10::List<bool> plus_input, at::IntArrayRef sizes, bool reverse, bool keep) {
+                                   c10::List<bool> plus_input, at::IntArrayRef sizes, bool reverse, bool keep,
+                                   int64_t block) {
     Products p = products(W, b, plus_input);
-    xw = xw.contiguous();
+    auto xc = x.contiguous(), wc = w_ih.contiguous(), bc = b_ih ? b_ih->contiguous() : at::Tensor();
     auto st = contiguous(state);
-    return dispatch(xw, family, hidden_size, ints, floats, tensors, [&](const auto& cell, auto zero) {
-        return forward<decltype(zero)>(cell, p, xw, st, sizes.vec(), reverse, keep);
+    return dispatch(xc, family, hidden_size, ints, floats, tensors, [&](const auto& cell, auto zero) {
+        return forward<decltype(zero)>(cell, p, xc, wc, bc, st, sizes.vec(), reverse, keep, block);
     });
 }
 
@@ -177,8 +179,8 @@ std::vector<int64_t> widths(const std::string& family, int64_t hidden_size, at::
 TORCH_LIBRARY(rnnkit_cpu, m) {
     const std::string cell = "str family, int hidden_size, int[] ints, float[] floats, Tensor[] tensors, ";
     m.def(("forward(" + cell +
-              "Tensor xw, Tensor[] state, Tensor[] W, Tensor?[] b, bool[] plus_input, int[] sizes, bool reverse, "
-              "bool keep) -> Tensor[]").c_str(),
+              "Tensor x, Tensor w_ih, Tensor? b_ih, Tensor[] state, Tensor[] W, Tensor?[] b, bool[] plus_input, "
+              "int[] sizes, bool reverse, bool keep, int block) -> Tensor[]").c_str(),
           &rnnkit::forward_op);
     m.def(("backward(" + cell +
               "Tensor x, Tensor w_ih, Tensor dout, Tensor[] dfinal, Tensor[] states, Tensor saved, "
