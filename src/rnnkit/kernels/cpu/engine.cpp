@@ -38,11 +38,12 @@ std::vector<at::Tensor> dispatch(const at::Tensor& like, const std::string& fami
     return result;
 }
 
-Products products(at::TensorList W, const c10::List<std::optional<at::Tensor>>& b, c10::List<bool> plus_input) {
+Products products(at::TensorList W, const c10::List<std::optional<at::Tensor>>& b, c10::List<bool> plus_input,
+                  bool backward) {
     Products p;
     for (size_t k = 0; k < W.size(); ++k) {
         p.W.push_back(W[k].contiguous());
-        p.Wt.push_back(W[k].t().contiguous());
+        p.panels.push_back(panels(backward ? p.W[k] : p.W[k].t()));
         std::optional<at::Tensor> bias = b.get(k);
         p.b.push_back(bias ? bias->contiguous() : at::Tensor());
         p.plus_input.push_back(plus_input.get(k));
@@ -62,7 +63,7 @@ std::vector<at::Tensor> forward_op(const std::string& family, int64_t hidden_siz
                                    at::TensorList state, at::TensorList W, const c10::List<std::optional<at::Tensor>>& b,
                                    c10::List<bool> plus_input, at::IntArrayRef sizes, bool reverse, bool keep,
                                    int64_t block) {
-    Products p = products(W, b, plus_input);
+    Products p = products(W, b, plus_input, false);
     auto xc = x.contiguous(), wc = w_ih.contiguous(), bc = b_ih ? b_ih->contiguous() : at::Tensor();
     auto st = contiguous(state);
     return dispatch(xc, family, hidden_size, ints, floats, tensors, [&](const auto& cell, auto zero) {
@@ -78,7 +79,7 @@ std::vector<at::Tensor> backward_op(const std::string& family, int64_t hidden_si
                                     int64_t block, bool need_dx) {
     c10::List<std::optional<at::Tensor>> no_bias;
     for (size_t k = 0; k < W.size(); ++k) no_bias.push_back(std::nullopt);
-    Products p = products(W, no_bias, plus_input);
+    Products p = products(W, no_bias, plus_input, true);
     std::vector<at::Tensor> ops{at::Tensor()};  // operand 0 is the state: loop.h reads it there
     for (const auto& t : operands) ops.push_back(t.contiguous());
     auto xc = x.contiguous(), wc = w_ih.contiguous(), dc = dout.contiguous();

@@ -58,14 +58,13 @@ at::Tensor view(const T* p, at::IntArrayRef shape) {
     return at::from_blob(const_cast<T*>(p), shape, at::CPU(c10::CppTypeToScalarType<T>::value));
 }
 
-// Float GEMMs run on oneDNN's brgemm kernel (torch's cpublas::brgemm, one thread per call),
-// where this torch has it: their columns split over torch's threads in blocks of
-// BRGEMM_COLUMNS where each thread gets at least BRGEMM_WORK multiply-adds (below that,
-// starting a thread costs more than it saves); each thread's share in panels of at most BRGEMM_PANEL columns, whose
-// weights stay in cache while every block of BRGEMM_ROWS rows passes through them. On this
-// project's AMD EPYC that is 1.5-3x the rate of torch's BLAS at every batch size (its sgemm
-// takes a slower path on this CPU).
-constexpr int64_t BRGEMM_ROWS = 16, BRGEMM_COLUMNS = 64, BRGEMM_PANEL = 256, BRGEMM_WORK = 1 << 19;
+// Float GEMMs run on oneDNN's brgemm kernel (torch's cpublas::brgemm, one thread per call)
+// where this torch has it: on this project's AMD EPYC 1.5-3x the rate of torch's BLAS at
+// every batch size (its sgemm takes a slower path on this CPU). The right-hand side is
+// packed in panels (Panels); each GEMM splits its panels over torch's threads where each
+// thread gets at least BRGEMM_WORK multiply-adds (below that, starting a thread costs more
+// than it saves), and runs each panel in blocks of BRGEMM_ROWS rows.
+constexpr int64_t BRGEMM_ROWS = 16, BRGEMM_PANEL = 256, BRGEMM_WORK = 1 << 19;
 
 inline bool have_brgemm() {
     static const bool ok = [] {
@@ -79,24 +78,42 @@ inline bool have_brgemm() {
     }();
     return ok;
 }
-template <typename T>
-bool brgemm(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool, const T*, const T*, T*) {
-    return false;
+
+// A GEMM's right-hand side B (K, N) for brgemm: in panels of `width` columns (the last may
+// be narrower), each (K, its width) row-major, one after the other, so that a panel is one
+// stretch of memory that stays in cache while every block of rows passes through it; the
+// width spreads the panels evenly over torch's threads, up to BRGEMM_PANEL. Undefined data
+// where brgemm does not run (double, or no brgemm): BLAS reads the weights as they are.
+struct Panels {
+    at::Tensor data;
+    int64_t width = 0;
+};
+
+inline Panels panels(const at::Tensor& B) {
+    if (B.scalar_type() != at::kFloat || !have_brgemm()) return {};
+    const int64_t K = B.size(0), N = B.size(1), threads = at::get_num_threads();
+    const int64_t width = std::clamp<int64_t>(((N + threads - 1) / threads + 15) / 16 * 16, 16, BRGEMM_PANEL);
+    at::Tensor data = at::empty({K * N}, B.options());
+    for (int64_t c0 = 0; c0 < N; c0 += width) {
+        const int64_t w = std::min(width, N - c0);
+        data.narrow(0, c0 * K, K * w).view({K, w}).copy_(B.narrow(1, c0, w));
+    }
+    return {data, width};
 }
-template <>
-inline bool brgemm<float>(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc, bool add,
-                          const float* A, const float* B, float* C) {  // C (M, N) = A (M, K) B (K, N) [+ C]
-    if (!have_brgemm()) return false;
-    const int64_t blocks = (N + BRGEMM_COLUMNS - 1) / BRGEMM_COLUMNS;
-    const int64_t grain = std::max<int64_t>(1, BRGEMM_WORK / std::max<int64_t>(M * K * BRGEMM_COLUMNS, 1));
-    at::parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
-        const int64_t end = std::min(N, b1 * BRGEMM_COLUMNS);
-        for (int64_t c0 = b0 * BRGEMM_COLUMNS; c0 < end; c0 += BRGEMM_PANEL)
+
+// C (M, N) = A (M, K) B (K, N) [+ C], B in panels.
+inline void brgemm(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, bool add, const float* A,
+                   const Panels& B, float* C) {
+    const int64_t width = B.width, grain = std::max<int64_t>(1, BRGEMM_WORK / std::max<int64_t>(M * K * width, 1));
+    const float* data = B.data.data_ptr<float>();
+    at::parallel_for(0, (N + width - 1) / width, grain, [&](int64_t p0, int64_t p1) {
+        for (int64_t c0 = p0 * width; c0 < std::min(N, p1 * width); c0 += width) {
+            const int64_t w = std::min(width, N - c0);
             for (int64_t r = 0; r < M; r += BRGEMM_ROWS)
-                at::native::cpublas::brgemm(std::min(BRGEMM_ROWS, M - r), std::min(BRGEMM_PANEL, end - c0), K, lda,
-                                            ldb, ldc, add, A + r * lda, B + c0, C + r * ldc + c0, false);
+                at::native::cpublas::brgemm(std::min(BRGEMM_ROWS, M - r), w, K, lda, w, ldc, add, A + r * lda,
+                                            data + c0 * K, C + r * ldc + c0, false);
+        }
     });
-    return true;
 }
 
 // f(row, work) for each row in [0, n), the rows split over torch's threads where each thread
@@ -113,18 +130,23 @@ void each_row(int64_t n, int64_t width, int64_t scratch, const F& f) {
     });
 }
 
-// C (n, R) = A (n, K) W^T + beta C, beta 0 or 1, W (R, K), Wt its transpose (K, R): a product.
+// C (n, R) = A (n, K) W^T + beta C, beta 0 or 1, W (R, K), Wt: panels(W^T): a product.
 template <typename T>
-void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const T* Wt, T beta, T* C) {
-    if (n == 0 || brgemm<T>(n, R, K, K, R, R, beta != T(0), A, Wt, C)) return;
+void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const Panels& Wt, T beta, T* C) {
+    if (n == 0) return;
+    if constexpr (std::is_same<T, float>::value)
+        if (Wt.data.defined()) return brgemm(n, R, K, K, R, beta != T(0), A, Wt, C);
     if (have_blas<T>()) return blas('T', 'N', R, n, K, W, K, A, K, beta, C, R);  // column-major C^T = W A^T
     view(C, {n, R}).addmm_(view(A, {n, K}), view(W, {R, K}).t(), beta, 1);
 }
 
-// C (n, K) = D (n, R) W + beta C, beta 0 or 1, W (R, K): a product's gradient back to its operand.
+// C (n, K) = D (n, R) W + beta C, beta 0 or 1, W (R, K), Wp: panels(W): a product's gradient
+// back to its operand.
 template <typename T>
-void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, T beta, T* C) {
-    if (n == 0 || brgemm<T>(n, K, R, R, K, K, beta != T(0), D, W, C)) return;
+void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, const Panels& Wp, T beta, T* C) {
+    if (n == 0) return;
+    if constexpr (std::is_same<T, float>::value)
+        if (Wp.data.defined()) return brgemm(n, K, R, R, K, beta != T(0), D, Wp, C);
     if (have_blas<T>()) return blas('N', 'N', K, n, R, W, K, D, R, beta, C, K);  // column-major C^T = W^T D^T
     view(C, {n, K}).addmm_(view(D, {n, R}), view(W, {R, K}), beta, 1);
 }
@@ -142,9 +164,10 @@ inline at::Tensor inner_product(const at::Tensor& X, const at::Tensor& W) {
     return at::mm(X, W.t());
 }
 
-struct Products {  // each product's weight rows W (R, K), their transpose Wt (K, R), bias (R,) or undefined,
-                   // and whether it is plus_input
-    std::vector<at::Tensor> W, Wt, b;
+struct Products {  // each product's weight rows W (R, K), panels of W^T (forward) or of W (backward), bias (R,)
+                   // or undefined, and whether it is plus_input
+    std::vector<at::Tensor> W, b;
+    std::vector<Panels> panels;
     std::vector<bool> plus_input;
     size_t size() const { return W.size(); }
     int64_t R(size_t k) const { return W[k].size(0); }
@@ -170,7 +193,8 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
     const bool packed = !sizes.empty();
     auto opts = x.options();
     auto alloc = [&](at::IntArrayRef shape) { return packed ? at::zeros(shape, opts) : at::empty(shape, opts); };
-    at::Tensor xw = at::empty({steps, B, G}, opts), w_ih_t = w_ih.t().contiguous();  // xw: times [xw_t0, + steps)
+    at::Tensor xw = at::empty({steps, B, G}, opts);  // times [xw_t0, xw_t0 + steps)
+    const Panels w_ih_t = panels(w_ih.t());
     int64_t xw_t0 = 0;
     // the states: all of them with keep, else two slots used in turn (state 0 unpacked is the output: all)
     std::vector<at::Tensor> states(n_states);
@@ -197,7 +221,7 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
             T* xw_b = xw.data_ptr<T>();
             if (b_ih.defined())
                 for (int64_t row = 0; row < nb * B; ++row) std::memcpy(xw_b + row * G, b_ih.data_ptr<T>(), G * sizeof(T));
-            product<T>(nb * B, G, I, x.data_ptr<T>() + xw_t0 * B * I, w_ih.data_ptr<T>(), w_ih_t.data_ptr<T>(),
+            product<T>(nb * B, G, I, x.data_ptr<T>() + xw_t0 * B * I, w_ih.data_ptr<T>(), w_ih_t,
                        b_ih.defined() ? T(1) : T(0), xw_b);
         }
         T* xw_t = xw.data_ptr<T>() + (t - xw_t0) * B * G;
@@ -216,7 +240,7 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
             const at::Tensor& b = prods.b[k];
             if (!prods.plus_input[k] && b.defined())
                 for (int64_t row = 0; row < n; ++row) std::memcpy(rh_k + row * R, b.data_ptr<T>(), R * sizeof(T));
-            product<T>(n, R, K, a, prods.W[k].data_ptr<T>(), prods.Wt[k].data_ptr<T>(),
+            product<T>(n, R, K, a, prods.W[k].data_ptr<T>(), prods.panels[k],
                        prods.plus_input[k] || b.defined() ? T(1) : T(0), rh_k);
             T* out_k = k < last ? operands[k + 1].data_ptr<T>() + kt * B * prods.K(k + 1) : nullptr;
             each_row<T>(n, R, 0, [&](int64_t row, T*) {
@@ -320,9 +344,9 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
                 });
                 const T* W = prods.W[k].data_ptr<T>();
                 if (k)  // d(operand k) = drh_k W_k, the dout of stage k - 1
-                    product_back<T>(n, R, prods.K(k), drh_k, W, T(0), dop[k].data_ptr<T>());
+                    product_back<T>(n, R, prods.K(k), drh_k, W, prods.panels[k], T(0), dop[k].data_ptr<T>());
                 else  // dL/dstate[0] += drh_0 W_0
-                    product_back<T>(n, R, prods.K(0), drh_k, W, Cell::state0_direct ? T(1) : T(0),
+                    product_back<T>(n, R, prods.K(0), drh_k, W, prods.panels[k], Cell::state0_direct ? T(1) : T(0),
                                     dprev[0].data_ptr<T>());
             }
             if (n < B) {  // rows past n took no part: their gradient passes this step untouched, the rest is 0
