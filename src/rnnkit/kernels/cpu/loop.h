@@ -101,17 +101,22 @@ inline Panels panels(const at::Tensor& B) {
     return {data, width};
 }
 
-// C (M, N) = A (M, K) B (K, N) [+ C], B in panels.
-inline void brgemm(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, bool add, const float* A,
-                   const Panels& B, float* C) {
+// C (M, N) = A (M, K) B (K, N) [+ bias (N,)] [+ C], B in panels; each thread sets its own
+// part of C to the bias, just before it adds to it.
+inline void brgemm(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, const float* bias, bool add,
+                   const float* A, const Panels& B, float* C) {
     const int64_t width = B.width, grain = std::max<int64_t>(1, BRGEMM_WORK / std::max<int64_t>(M * K * width, 1));
     const float* data = B.data.data_ptr<float>();
     at::parallel_for(0, (N + width - 1) / width, grain, [&](int64_t p0, int64_t p1) {
         for (int64_t c0 = p0 * width; c0 < std::min(N, p1 * width); c0 += width) {
             const int64_t w = std::min(width, N - c0);
-            for (int64_t r = 0; r < M; r += BRGEMM_ROWS)
-                at::native::cpublas::brgemm(std::min(BRGEMM_ROWS, M - r), w, K, lda, w, ldc, add, A + r * lda,
-                                            data + c0 * K, C + r * ldc + c0, false);
+            for (int64_t r = 0; r < M; r += BRGEMM_ROWS) {
+                const int64_t m = std::min(BRGEMM_ROWS, M - r);
+                if (bias)
+                    for (int64_t row = r; row < r + m; ++row) std::memcpy(C + row * ldc + c0, bias + c0, w * sizeof(float));
+                at::native::cpublas::brgemm(m, w, K, lda, w, ldc, add || bias, A + r * lda, data + c0 * K,
+                                            C + r * ldc + c0, false);
+            }
         }
     });
 }
@@ -130,12 +135,16 @@ void each_row(int64_t n, int64_t width, int64_t scratch, const F& f) {
     });
 }
 
-// C (n, R) = A (n, K) W^T + beta C, beta 0 or 1, W (R, K), Wt: panels(W^T): a product.
+// C (n, R) = A (n, K) W^T [+ bias (R,)] [+ C], W (R, K), Wt: panels(W^T): a product.
 template <typename T>
-void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const Panels& Wt, T beta, T* C) {
+void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const Panels& Wt, const T* bias, bool add,
+             T* C) {
     if (n == 0) return;
     if constexpr (std::is_same<T, float>::value)
-        if (Wt.data.defined()) return brgemm(n, R, K, K, R, beta != T(0), A, Wt, C);
+        if (Wt.data.defined()) return brgemm(n, R, K, K, R, bias, add, A, Wt, C);
+    if (bias)
+        for (int64_t row = 0; row < n; ++row) std::memcpy(C + row * R, bias, R * sizeof(T));
+    const T beta = add || bias ? T(1) : T(0);
     if (have_blas<T>()) return blas('T', 'N', R, n, K, W, K, A, K, beta, C, R);  // column-major C^T = W A^T
     view(C, {n, R}).addmm_(view(A, {n, K}), view(W, {R, K}).t(), beta, 1);
 }
@@ -146,7 +155,7 @@ template <typename T>
 void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, const Panels& Wp, T beta, T* C) {
     if (n == 0) return;
     if constexpr (std::is_same<T, float>::value)
-        if (Wp.data.defined()) return brgemm(n, K, R, R, K, beta != T(0), D, Wp, C);
+        if (Wp.data.defined()) return brgemm(n, K, R, R, K, nullptr, beta != T(0), D, Wp, C);
     if (have_blas<T>()) return blas('N', 'N', K, n, R, W, K, D, R, beta, C, K);  // column-major C^T = W^T D^T
     view(C, {n, K}).addmm_(view(D, {n, R}), view(W, {R, K}), beta, 1);
 }
@@ -218,11 +227,8 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
         if (s % steps == 0) {  // a block of steps begins: times [xw_t0, xw_t0 + nb)
             const int64_t nb = std::min(steps, T_ - s);
             xw_t0 = reverse ? T_ - s - nb : s;
-            T* xw_b = xw.data_ptr<T>();
-            if (b_ih.defined())
-                for (int64_t row = 0; row < nb * B; ++row) std::memcpy(xw_b + row * G, b_ih.data_ptr<T>(), G * sizeof(T));
-            product<T>(nb * B, G, I, x.data_ptr<T>() + xw_t0 * B * I, w_ih.data_ptr<T>(), w_ih_t,
-                       b_ih.defined() ? T(1) : T(0), xw_b);
+            product<T>(nb * B, G, I, x.data_ptr<T>() + xw_t0 * B * I, w_ih.data_ptr<T>(), w_ih_t, data<T>(b_ih),
+                       false, xw.data_ptr<T>());
         }
         T* xw_t = xw.data_ptr<T>() + (t - xw_t0) * B * G;
         const T* prev[2] = {};
@@ -237,11 +243,8 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
             const int64_t R = prods.R(k), K = prods.K(k);
             if (k) a = operands[k].data_ptr<T>() + kt * B * K;
             T* rh_k = prods.plus_input[k] ? xw_t : rh[k].data_ptr<T>();
-            const at::Tensor& b = prods.b[k];
-            if (!prods.plus_input[k] && b.defined())
-                for (int64_t row = 0; row < n; ++row) std::memcpy(rh_k + row * R, b.data_ptr<T>(), R * sizeof(T));
             product<T>(n, R, K, a, prods.W[k].data_ptr<T>(), prods.panels[k],
-                       prods.plus_input[k] || b.defined() ? T(1) : T(0), rh_k);
+                       prods.plus_input[k] ? nullptr : data<T>(prods.b[k]), prods.plus_input[k], rh_k);
             T* out_k = k < last ? operands[k + 1].data_ptr<T>() + kt * B * prods.K(k + 1) : nullptr;
             each_row<T>(n, R, 0, [&](int64_t row, T*) {
                 Fwd<T> r{xw_t + row * G, rh_k + row * R, {}, out_k ? out_k + row * prods.K(k + 1) : nullptr, {},
