@@ -33,3 +33,8 @@ def train_losses(run: Path) -> list[float]:
 
 def folder_digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def first_count(out: str, minutes: str) -> int:
+    """The step count a time-budgeted run printed when it first fixed it."""
+    return int(out.split(f" steps fit in {minutes} minutes")[0].rsplit("\n", 1)[-1])

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from charlm_helpers import TINY, make_text, tiny_train, train_losses
+from charlm_helpers import TINY, first_count, make_text, tiny_train, train_losses
 
 from rnnkit.charlm.config import TrainConfig
 from rnnkit.charlm.train import train
@@ -129,7 +129,7 @@ def test_a_new_time_budget_counts_the_steps_again(six_steps, capsys):
     steps = json.loads((six_steps / "last.json").read_text())["config"]["steps"]
     assert steps >= 16 and len(train_losses(six_steps)) == steps  # 10 steps timed, then what fits
     out = capsys.readouterr().out
-    assert "changed: --minutes 0.02 (was 10.0)" in out and f"{steps} steps fit in 0.02 minutes" in out
+    assert "changed: --minutes 0.02 (was 10.0)" in out and first_count(out, "0.02") >= 16
 
 
 def test_the_same_text_may_be_given_at_another_path(six_steps, text, tmp_path):

@@ -93,9 +93,10 @@ class Trainer:
         self.log = MetricsLog(self.run / "metrics.jsonl") if self.run else None
         if self.log:
             self.log.truncate(self.step)
-        # the step at the end of which the step count is fixed from the time steps take (None: fixed)
-        recount = not self.cfg.steps or ("minutes" in typed and "steps" not in typed and bool(meta))
-        self.calibrate_at = self.step + CALIBRATION_STEPS if recount else None
+        # the step at the end of which the step count is first fixed from the time steps take (None:
+        # fixed); a run with a time budget then fixes it again at every validation (_recount)
+        self.budgeted = not self.cfg.steps or ("minutes" in typed and "steps" not in typed and bool(meta))
+        self.calibrate_at = self.step + CALIBRATION_STEPS if self.budgeted else None
         self.saved_last = None  # the step of the last `last` saved by this process
 
     # -- setting up ----------------------------------------------------------------------------
@@ -264,11 +265,23 @@ def _announce(t: Trainer) -> None:
           + (f"; changed: {', '.join(t.changes)}" if t.changes else ""))
 
 
+def _recount(t: Trainer, clock: _Clock, bar) -> None:
+    """Fix the step count again from the run's own averages so far: a step, and a whole
+    validation (checkpoints and sample included). A budget fixed from the first steps alone
+    ran 28% over on a long run whose steps slowed down; fixed again at each validation, the
+    run ends within a validation interval of its budget."""
+    step_seconds = clock.training() / (t.step - clock.first_step)
+    _calibrate(t, step_seconds, clock.validating / clock.validations, clock.seconds())
+    bar.total = t.cfg.steps * t.cfg.batch * t.cfg.bptt
+
+
 class _Clock:
-    """Wall time of the run, and of the steps after the first (slower: allocation), for calibration."""
+    """Wall time of the run, of the steps after the first (slower: allocation) and of the
+    validations, for calibration."""
 
     def __init__(self, first_step: int):
         self.start, self.first_step, self.after_first = time.perf_counter(), first_step, None
+        self.validating, self.validations = 0.0, 0
 
     def seconds(self) -> float:
         return time.perf_counter() - self.start
@@ -277,6 +290,14 @@ class _Clock:
         if step == self.first_step:
             self.after_first = time.perf_counter()
 
+    def validated(self, seconds: float) -> None:
+        self.validating += seconds
+        self.validations += 1
+
+    def training(self) -> float:
+        """Seconds of the steps after the first: all since then but the validations."""
+        return time.perf_counter() - self.after_first - self.validating
+
 
 def _validate(t: Trainer, bar, clock: _Clock) -> bool:
     """Validate (fixing the step count at ``t.calibrate_at``), log, save ``best`` if it improved
@@ -284,11 +305,10 @@ def _validate(t: Trainer, bar, clock: _Clock) -> bool:
     resumes from its latest validation: what is logged here is logged again if the
     checkpoints that follow are not written."""
     before_val = time.perf_counter()
+    step_seconds = clock.training() / (t.step - clock.first_step) if t.step == t.calibrate_at else 0.0
     val_loss, improved = t.validate()
     if t.step == t.calibrate_at:
-        now = time.perf_counter()
-        step_seconds = (before_val - clock.after_first) / (CALIBRATION_STEPS - 1)
-        bar.write(_calibrate(t, step_seconds, now - before_val, clock.seconds()))
+        bar.write(_calibrate(t, step_seconds, time.perf_counter() - before_val, clock.seconds()))
         t.calibrate_at = None
         bar.total = t.cfg.steps * t.cfg.batch * t.cfg.bptt
     if t.rank == 0:
@@ -328,8 +348,13 @@ def _loop(t: Trainer, stop: StopRequest, on_step, tqdm) -> int:
             if on_step:
                 on_step(t)
             due = t.step % cfg.eval_every == 0 or t.step == t.cfg.steps or t.step == t.calibrate_at
-            if due and _validate(t, bar, clock):
-                break
+            if due:
+                started, recount = time.perf_counter(), t.budgeted and t.calibrate_at is None
+                if _validate(t, bar, clock):
+                    break
+                clock.validated(time.perf_counter() - started)
+                if recount and t.step < t.cfg.steps:
+                    _recount(t, clock, bar)
             signum = distributed.largest(stop.signal, t.world, t.device)  # all processes stop together
             if signum:
                 break
