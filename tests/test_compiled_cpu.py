@@ -5,6 +5,7 @@ step by step, and what runs when it cannot be built."""
 
 import functools
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,6 +51,7 @@ def test_compiled_in_blocks_of_steps_matches_reference(network, monkeypatch):
     monkeypatch.setattr(rnnkit.engines.fused, "BLOCK_ROWS", 8)  # blocks of 2 steps at B = 4 (and 3)
     check(network, "compiled", torch.double, 1e-10, packed=True, num_layers=2, bidirectional=True)
     check(network, "compiled", torch.double, 1e-10, num_layers=2, bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, packed=True, num_layers=2, bidirectional=True)  # on brgemm
 
 
 @pytest.fixture
@@ -64,7 +66,7 @@ def two_threads():
 def test_compiled_split_over_threads_matches_reference(network, two_threads):
     """At sizes where each step's products split their columns (float32 on brgemm) and its
     pointwise stages their rows over two threads."""
-    sizes = (48, 8, 96)  # B = 48 rows of 96 to 384 columns
+    sizes = (48, 8, 160)  # B = 48 rows of 160 to 640 columns: every product in two panels or more
     lengths = tuple(range(48, 0, -1))  # every step a different number of rows
     check(network, "compiled", torch.float, 1e-5, steps=3, sizes=sizes, bidirectional=True)
     check(network, "compiled", torch.float, 1e-5, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
@@ -189,3 +191,13 @@ def test_compiled_keeps_every_step_only_when_a_backward_may_follow(mode, monkeyp
     with context():
         lstm(torch.randn(T, B, I))
     assert kept == [mode == "grad"]
+
+
+@pytest.mark.skipif(not torch.backends.openmp.is_available() or not kernels.compiler_is_gcc(),
+                    reason="the engine runs on one thread where torch's threads are not GNU OpenMP's or there is no GCC")
+def test_the_engine_is_built_to_run_on_torchs_threads():
+    """Without -fopenmp, at::parallel_for compiles to a serial loop and every result stays
+    right; only the binary shows it: its parallel regions call GNU OpenMP's runtime."""
+    kernels.cpu_ops()
+    so = next(Path(line.split()[-1]) for line in open("/proc/self/maps") if line.rstrip().endswith("rnnkit_cpu.so"))
+    assert b"GOMP_parallel" in so.read_bytes()

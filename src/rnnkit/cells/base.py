@@ -172,7 +172,9 @@ class CellMath:
 
     # The step.
     def project_input(self, p: Params, x: Tensor) -> Tensor:
-        """W_ih x + b for every step at once: one GEMM outside the time loop."""
+        """W_ih x + b for many steps at once: one GEMM outside the time loop. Engines that
+        project in their own blocks of steps (the compiled one, in C++) compute the same from
+        input_weight and projection_bias: a cell changes its projection there, not here."""
         return F.linear(x, p[self.input_weight], self.projection_bias(p))
 
     def projection_bias(self, p: Params) -> Tensor | None:

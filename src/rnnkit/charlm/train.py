@@ -265,16 +265,6 @@ def _announce(t: Trainer) -> None:
           + (f"; changed: {', '.join(t.changes)}" if t.changes else ""))
 
 
-def _recount(t: Trainer, clock: _Clock, bar) -> None:
-    """Fix the step count again from the run's own averages so far: a step, and a whole
-    validation (checkpoints and sample included). A budget fixed from the first steps alone
-    ran 28% over on a long run whose steps slowed down; fixed again at each validation, the
-    run ends within a validation interval of its budget."""
-    step_seconds = clock.training() / (t.step - clock.first_step)
-    _calibrate(t, step_seconds, clock.validating / clock.validations, clock.seconds())
-    bar.total = t.cfg.steps * t.cfg.batch * t.cfg.bptt
-
-
 class _Clock:
     """Wall time of the run, of the steps after the first (slower: allocation) and of the
     validations, for calibration."""
@@ -291,8 +281,9 @@ class _Clock:
             self.after_first = time.perf_counter()
 
     def validated(self, seconds: float) -> None:
-        self.validating += seconds
-        self.validations += 1
+        if self.after_first is not None:  # one at the first step falls outside training()'s span
+            self.validating += seconds
+            self.validations += 1
 
     def training(self) -> float:
         """Seconds of the steps after the first: all since then but the validations."""
@@ -304,11 +295,20 @@ def _validate(t: Trainer, bar, clock: _Clock) -> bool:
     and ``last``, then print; True if the run should stop early. A run killed at any moment
     resumes from its latest validation: what is logged here is logged again if the
     checkpoints that follow are not written."""
-    before_val = time.perf_counter()
-    step_seconds = clock.training() / (t.step - clock.first_step) if t.step == t.calibrate_at else 0.0
+    before_val, steps_before, first = time.perf_counter(), t.cfg.steps, t.step == t.calibrate_at
+    recount = first or (t.budgeted and t.calibrate_at is None and t.step < t.cfg.steps)
+    step_seconds = clock.training() / (t.step - clock.first_step) if recount else 0.0
     val_loss, improved = t.validate()
-    if t.step == t.calibrate_at:
-        bar.write(_calibrate(t, step_seconds, time.perf_counter() - before_val, clock.seconds()))
+    if recount:
+        # first from this validation alone; then again at each validation from the average of
+        # the whole ones so far (checkpoints and sample included), so that a run whose steps
+        # slow down still ends on time (one fixed only from its first steps ran 28% over)
+        val_seconds = time.perf_counter() - before_val
+        if not first and clock.validations:
+            val_seconds = clock.validating / clock.validations
+        line = _calibrate(t, step_seconds, val_seconds, clock.seconds())
+        if first:
+            bar.write(line)
         t.calibrate_at = None
         bar.total = t.cfg.steps * t.cfg.batch * t.cfg.bptt
     if t.rank == 0:
@@ -318,7 +318,10 @@ def _validate(t: Trainer, bar, clock: _Clock) -> bool:
     t.save("last")
     if t.rank == 0:  # after the checkpoints: output to a closed pipe cannot lose them
         bar.write(f"step {t.step}: validation {val_loss:.4f} nats = {val_loss * BITS:.4f} bits/char"
-                  + (" (best)" if improved else "") + "\n" + t.sample_text() + "\n")
+                  + (" (best)" if improved else "")
+                  + (f"; the time budget now ends the run at step {t.cfg.steps}"
+                     if not first and steps_before != t.cfg.steps else "")
+                  + "\n" + t.sample_text() + "\n")
     cfg = t.cfg
     if cfg.patience and t.bad_evals >= cfg.patience:
         if t.rank == 0:
@@ -349,12 +352,10 @@ def _loop(t: Trainer, stop: StopRequest, on_step, tqdm) -> int:
                 on_step(t)
             due = t.step % cfg.eval_every == 0 or t.step == t.cfg.steps or t.step == t.calibrate_at
             if due:
-                started, recount = time.perf_counter(), t.budgeted and t.calibrate_at is None
+                started = time.perf_counter()
                 if _validate(t, bar, clock):
                     break
                 clock.validated(time.perf_counter() - started)
-                if recount and t.step < t.cfg.steps:
-                    _recount(t, clock, bar)
             signum = distributed.largest(stop.signal, t.world, t.device)  # all processes stop together
             if signum:
                 break

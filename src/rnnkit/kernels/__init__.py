@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -31,17 +32,29 @@ def cpu_flags() -> list[str]:
     the compiler vectorise loops with comparisons, such as the clamp in exp_; no value
     changes); AVX2 with FMA where this CPU has them (never -march=native: the cache key
     holds the flags, so a machine without AVX2 builds its own copy rather than load this);
-    and -fopenmp where torch runs its threads on OpenMP, without which at::parallel_for
-    silently runs on one thread (the extension then shares torch's own libgomp, loaded
-    first under the same name)."""
+    and -fopenmp where torch runs its threads on GNU OpenMP and the compiler is GCC, without
+    which at::parallel_for silently runs on one thread (the extension then shares torch's own
+    libgomp, loaded first under the same name; clang's -fopenmp would bring a second OpenMP
+    runtime, and Apple's refuses it: there the engine runs on one thread)."""
     flags = ["-O3", "-fno-trapping-math"]
     cpuinfo = Path("/proc/cpuinfo")
     words = set(cpuinfo.read_text().split()) if cpuinfo.exists() else set()
     if {"avx2", "fma"} <= words:
         flags += ["-mavx2", "-mfma"]
-    if torch.backends.openmp.is_available():
+    if torch.backends.openmp.is_available() and compiler_is_gcc():
         flags.append("-fopenmp")
     return flags
+
+
+@functools.cache
+def compiler_is_gcc() -> bool:
+    """Whether $CXX (else c++) is GCC."""
+    try:
+        version = subprocess.run([os.environ.get("CXX", "c++"), "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "Free Software Foundation" in version and "clang" not in version.lower()
 
 
 @functools.cache
@@ -78,9 +91,10 @@ def _build_cpu() -> str | None:
     try:
         if not cpp_extension.is_ninja_available():
             return "ninja is not installed (pip install ninja)"
+        flags = cpu_flags()
         cpp_extension.load(
-            name="rnnkit_cpu", sources=[str(CPU / "engine.cpp")], extra_cflags=cpu_flags(),
-            extra_ldflags=["-fopenmp"] if "-fopenmp" in cpu_flags() else [],
+            name="rnnkit_cpu", sources=[str(CPU / "engine.cpp")], extra_cflags=flags,
+            extra_ldflags=["-fopenmp"] if "-fopenmp" in flags else [],
             extra_include_paths=[str(CPU)], is_python_module=False,
         )
     except Exception as e:  # a failed build: its first error says enough

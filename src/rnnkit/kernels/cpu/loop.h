@@ -81,9 +81,10 @@ inline bool have_brgemm() {
 
 // A GEMM's right-hand side B (K, N) for brgemm: in panels of `width` columns (the last may
 // be narrower), each (K, its width) row-major, one after the other, so that a panel is one
-// stretch of memory that stays in cache while every block of rows passes through it; the
-// width spreads the panels evenly over torch's threads, up to BRGEMM_PANEL. Undefined data
-// where brgemm does not run (double, or no brgemm): BLAS reads the weights as they are.
+// stretch of memory that stays in cache while every block of rows passes through it; as many
+// panels as threads, or a multiple of it where that keeps them at most BRGEMM_PANEL wide.
+// Undefined data where brgemm does not run (double, or no brgemm): BLAS reads the weights
+// as they are.
 struct Panels {
     at::Tensor data;
     int64_t width = 0;
@@ -92,7 +93,8 @@ struct Panels {
 inline Panels panels(const at::Tensor& B) {
     if (B.scalar_type() != at::kFloat || !have_brgemm()) return {};
     const int64_t K = B.size(0), N = B.size(1), threads = at::get_num_threads();
-    const int64_t width = std::clamp<int64_t>(((N + threads - 1) / threads + 15) / 16 * 16, 16, BRGEMM_PANEL);
+    const int64_t count = threads * ((N + threads * BRGEMM_PANEL - 1) / (threads * BRGEMM_PANEL));
+    const int64_t width = std::max<int64_t>(16, ((N + count - 1) / count + 15) / 16 * 16);
     at::Tensor data = at::empty({K * N}, B.options());
     for (int64_t c0 = 0; c0 < N; c0 += width) {
         const int64_t w = std::min(width, N - c0);
@@ -101,8 +103,8 @@ inline Panels panels(const at::Tensor& B) {
     return {data, width};
 }
 
-// C (M, N) = A (M, K) B (K, N) [+ bias (N,)] [+ C], B in panels; each thread sets its own
-// part of C to the bias, just before it adds to it.
+// C (M, N) = A (M, K) B (K, N) + (bias (N,) where given, else C with add, else 0), B in
+// panels; each thread sets its own part of C to the bias, just before it adds to it.
 inline void brgemm(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, const float* bias, bool add,
                    const float* A, const Panels& B, float* C) {
     const int64_t width = B.width, grain = std::max<int64_t>(1, BRGEMM_WORK / std::max<int64_t>(M * K * width, 1));
@@ -130,12 +132,13 @@ template <typename T, typename F>
 void each_row(int64_t n, int64_t width, int64_t scratch, const F& f) {
     const int64_t grain = std::max<int64_t>(1, ROW_ELEMENTS / std::max<int64_t>(width, 1));
     at::parallel_for(0, n, grain, [&](int64_t r0, int64_t r1) {
-        std::vector<T> work(std::max<int64_t>(scratch, 1));
+        std::vector<T> work(scratch);
         for (int64_t row = r0; row < r1; ++row) f(row, work.data());
     });
 }
 
-// C (n, R) = A (n, K) W^T [+ bias (R,)] [+ C], W (R, K), Wt: panels(W^T): a product.
+// C (n, R) = A (n, K) W^T + (bias (R,) where given, else C with add, else 0), W (R, K), Wt:
+// panels(W^T): a product.
 template <typename T>
 void product(int64_t n, int64_t R, int64_t K, const T* A, const T* W, const Panels& Wt, const T* bias, bool add,
              T* C) {
