@@ -30,7 +30,7 @@ def text(tmp_path_factory):
 
 @pytest.mark.parametrize("machine, name", [
     (Machine("cpu", 1), "cpu"), (Machine("cpu", 2), "cpu"), (Machine("cpu", 7), "cpu"),
-    (Machine("cpu", 8), "cpu-wide"), (Machine("cpu", 64), "cpu-wide"),
+    (Machine("cpu", 2, bfloat16=True), "cpu-bf16"), (Machine("cpu", 8), "cpu-wide"), (Machine("cpu", 64), "cpu-wide"),
     (H100, "cuda"), (Machine("cuda", 4, "NVIDIA A16", 16.0, True), "cuda"), (SMALL_GPU, "cuda-small"),
 ])
 def test_the_recipe_is_chosen_from_the_device(machine, name):
@@ -38,8 +38,12 @@ def test_the_recipe_is_chosen_from_the_device(machine, name):
 
 
 def test_the_machine_is_described_from_torch(monkeypatch):
-    assert Machine.of(torch.device("cpu"), 3) == Machine("cpu", 3)
-    assert Machine.of(torch.device("cpu"), 0).threads == torch.get_num_threads()
+    for bf16 in (False, True):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: bf16)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+        assert Machine.of(torch.device("cpu"), 3) == Machine("cpu", 3, bfloat16=bf16)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")  # a torch without them: float32
+    assert Machine.of(torch.device("cpu"), 0) == Machine("cpu", torch.get_num_threads())
     monkeypatch.setattr(torch.cuda, "get_device_properties",
                         lambda device: SimpleNamespace(name="NVIDIA H100 80GB HBM3", total_memory=80 * 2 ** 30))
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
@@ -66,6 +70,9 @@ def test_the_line_says_what_was_chosen_and_why():
     assert {name: getattr(cfg, name) for name in RECIPES["cuda"]} == RECIPES["cuda"] and cfg.recipe == "cuda"
     assert apply(TrainConfig(), frozenset(), Machine("cpu", 2))[1].startswith(
         "recipe: cpu because no GPU, 2 CPU thread(s), fewer than 8: --layers 1, --hidden 256,")
+    assert apply(TrainConfig(), frozenset(), Machine("cpu", 2, bfloat16=True))[1].startswith(
+        "recipe: cpu-bf16 because no GPU, 2 CPU thread(s), fewer than 8, bfloat16 in hardware: --layers 1, "
+        "--hidden 512,")
 
 
 def test_a_typed_flag_overrides_the_recipe_even_with_the_default_value():

@@ -171,5 +171,5 @@ def test_a_time_budget_is_kept_when_steps_slow_down_after_the_count_is_fixed(tex
     first = first_count(out, "0.1")
     steps = json.loads((tmp_path / "run" / "last.json").read_text())["config"]["steps"]  # saved with the last count
     assert len(train_losses(tmp_path / "run")) == steps < first / 2
-    assert f"the time budget now ends the run at step {steps}" in out
+    assert "the time budget now ends the run at step" in out  # said when the count moved
     assert took < 6 + 6  # the budget, plus start-up, files and one validation interval

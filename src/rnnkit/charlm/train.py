@@ -320,7 +320,7 @@ def _validate(t: Trainer, bar, clock: _Clock) -> bool:
         bar.write(f"step {t.step}: validation {val_loss:.4f} nats = {val_loss * BITS:.4f} bits/char"
                   + (" (best)" if improved else "")
                   + (f"; the time budget now ends the run at step {t.cfg.steps}"
-                     if not first and steps_before != t.cfg.steps else "")
+                     if not first and abs(t.cfg.steps - steps_before) > steps_before / 100 else "")
                   + "\n" + t.sample_text() + "\n")
     cfg = t.cfg
     if cfg.patience and t.bad_evals >= cfg.patience:
