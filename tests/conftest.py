@@ -2,13 +2,16 @@ import pytest
 import torch
 
 
-@pytest.fixture(autouse=True)
-def _cpu_without_bfloat16(monkeypatch):
+@pytest.fixture(autouse=True, scope="session")
+def _cpu_without_bfloat16():
     """The char-LM's recipe follows the CPU (rnnkit.charlm.recipes.cpu_bfloat16): in this
     process the tests see a CPU without bfloat16, whatever runs them, so the recipe a test's
-    run gets does not depend on the machine (the recipe tests describe their machines)."""
-    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        monkeypatch.setattr(torch.cpu, name, lambda: False, raising=False)
+    run gets does not depend on the machine (the recipe tests describe their machines; a test
+    that starts rnnkit in a process of its own passes --recipe)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+            patch.setattr(torch.cpu, name, lambda: False, raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,8 @@ def last_weights(run):
 
 def test_two_processes_reach_the_parameters_of_one_with_the_same_global_batch(tmp_path):
     text = make_text(tmp_path / "t.txt")
-    args = ["train", "--text", str(text), *TINY, "--steps", "8", "--layers", "2"]
+    # --recipe cpu: these processes choose their recipe from the machine (no test fixture reaches them)
+    args = ["train", "--text", str(text), *TINY, "--steps", "8", "--layers", "2", "--recipe", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     one = subprocess.run([sys.executable, "-m", "rnnkit", *args, "--run-dir", str(tmp_path / "one")],
                          capture_output=True, text=True, env=env, timeout=300)

@@ -61,7 +61,8 @@ def test_a_run_killed_at_several_moments_resumes_exactly(text, tmp_path):
     assert train(whole, on_step=stop_at(end)) == 128 + signal.SIGINT
 
     run = tmp_path / "killed"
-    new_run = ["train", "--text", str(text), "--run-dir", str(run), *TINY, *LONG]
+    # --recipe cpu, as the whole run above got: this process chooses from the machine (no test fixture reaches it)
+    new_run = ["train", "--text", str(text), "--run-dir", str(run), *TINY, *LONG, "--recipe", "cpu"]
     killed = kill_when(new_run, run, lambda rs: any(r["step"] >= 8 for r in rs))  # between validations
     assert 5 <= step_of(run, "last") <= killed and step_of(run, "last") % 5 == 0
     # as soon as a validation is logged: while its checkpoints are being written
