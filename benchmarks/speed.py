@@ -1,7 +1,7 @@
 """Speed and memory of rnnkit's engines against torch.nn, measured side by side.
 
     .venv/bin/python benchmarks/speed.py            # the full grid; writes docs/benchmarks.md
-    .venv/bin/python benchmarks/speed.py --only GRU --configs 0 --no-memory --out /tmp/t.md   # a part
+    .venv/bin/python benchmarks/speed.py --only GRU --configs 0 --no-memory --out gru.md   # a part, beside the full table
 
 For every configuration (B, T, I, H) and mode (forward in inference mode; forward and
 backward), the contenders of a group are timed in turn, round after round, so that each

@@ -94,7 +94,7 @@ class Trainer:
         if self.log:
             self.log.truncate(self.step)
         # the step at the end of which the step count is first fixed from the time steps take (None:
-        # fixed); a run with a time budget then fixes it again at every validation (_recount)
+        # fixed); a run with a time budget then fixes it again at every validation (_validate)
         self.budgeted = not self.cfg.steps or ("minutes" in typed and "steps" not in typed and bool(meta))
         self.calibrate_at = self.step + CALIBRATION_STEPS if self.budgeted else None
         self.saved_last = None  # the step of the last `last` saved by this process
