@@ -74,8 +74,10 @@ def test_a_time_budget_fixes_the_step_count_after_ten_steps(text, tmp_path, caps
     took = time.monotonic() - start
     first = first_count(capsys.readouterr().out, "0.1")
     steps = json.loads((run / "last.json").read_text())["config"]["steps"]  # fixed again at each validation
-    assert first > 10 and len(train_losses(run)) == steps and abs(steps - first) < first / 2
-    assert 1 < took < 30  # about 6 seconds of training, plus start-up and files (a loaded machine calibrates loosely)
+    # the count may move a lot at the validation (CI's first steps ran at half the speed of the
+    # rest, 2250 then 4129): what must hold is that the run ends near its budget
+    assert first > 10 and len(train_losses(run)) == steps
+    assert 3 < took < 30  # about 6 seconds of training, plus start-up and files (a loaded machine calibrates loosely)
 
 
 def test_a_run_needs_steps_or_minutes(text, tmp_path, capsys):
