@@ -69,16 +69,19 @@ def test_predict_writes_lines_that_read_back(runs, capsys, tmp_path):
     assert second.tags[3] == "B-fromloc"  # zurich: never seen, <unk> in a city's place
 
 
-def test_conll_data_trains_a_tagger_without_intents(tmp_path, capsys):
-    conll = as_conll(make_data(tmp_path / "train.txt"), tmp_path / "train.conll")
-    assert tiny_train(conll, tmp_path / "run", "--epochs", "2", "--cell", "gru", "--bidirectional", "0",
-                      "--window", "1") == 0
+@pytest.mark.parametrize("how", ["conll", "intent weight 0"])
+def test_conll_data_or_intent_weight_0_trains_a_tagger_without_intents(tmp_path, capsys, how):
+    data = make_data(tmp_path / "train.txt")
+    data, extra = (as_conll(data, tmp_path / "train.conll"), []) if how == "conll" else (data, ["--intent-weight", "0"])
+    assert tiny_train(data, tmp_path / "run", "--epochs", "2", "--cell", "gru", "--bidirectional", "0",
+                      "--window", "1", *extra) == 0
+    assert not any(k.startswith("model.intent.") for k in load_file(next((tmp_path / "run").glob("best-*"))))
     capsys.readouterr()
     assert main(["tag", "predict", "--checkpoint", str(tmp_path / "run"), "--text", "flights from boston"]) == 0
     out = capsys.readouterr().out
     assert " <=> " not in out and out.endswith("\n\n") and out.splitlines()[2].split()[0] == "boston"
     assert main(["tag", "eval", "--checkpoint", str(tmp_path / "run"), "--data", str(tmp_path / "train.txt")]) == 0
-    assert "intent" not in capsys.readouterr().out  # no intent head, so no intent accuracy
+    assert "intent accuracy" not in capsys.readouterr().out  # no intent head, so no intent accuracy
 
 
 def test_resume_continues_exactly_where_the_interrupted_run_was(tmp_path):

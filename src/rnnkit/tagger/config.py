@@ -47,7 +47,7 @@ class TrainConfig:
                             valid=Range(0, 1, open_high=True))
     engine: str = option("auto", "model", "how rnnkit runs the network: auto, reference, fused or native")
     intent_weight: float = option(1.0, "model", "weight of the joint intent loss beside the slot loss "
-                                  "(0: slots only; data without intents has no intent head)", valid=at_least(0))
+                                  "(0: slots only, no intent head, as for data without intents)", valid=at_least(0))
 
     batch: int = option(32, "optimisation", "utterances per step", valid=at_least(1))
     epochs: int = option(30, "optimisation", "passes over the training utterances", valid=at_least(1))

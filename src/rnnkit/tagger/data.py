@@ -151,15 +151,17 @@ class Vocab:
         self.types = {t[2:] for t in tags if t != "O"}
 
     @classmethod
-    def build(cls, train: list[Utterance], min_count: int, extra_tags: list[str] = ()) -> "Vocab":
+    def build(cls, train: list[Utterance], min_count: int, extra_tags: list[str] = (), intents: bool = True) -> "Vocab":
+        """From the training utterances; without ``intents`` (or intents in the data) the
+        vocabulary has none, and a model built on it no intent head."""
         counts = Counter(w for u in train for w in u.words)
         kept = {w for w, c in counts.items() if c >= min_count}
         unknown = [w for w in counts if w not in kept and w.lower() not in kept]  # what <unk> and <num> learn from
         words = [PAD, UNK, *[NUM] * any(map(_has_digit, unknown))] + sorted(kept)
         types = sorted({t[2:] for u in train for t in u.tags if t != "O"} | {t[2:] for t in extra_tags})
         tags = ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
-        intents = sorted({u.intent for u in train if u.intent is not None})
-        return cls(words, tags, intents)
+        known = sorted({u.intent for u in train if u.intent is not None}) if intents else []
+        return cls(words, tags, known)
 
     def as_dict(self) -> dict:
         return {"words": self.words, "tags": self.tags, "intents": self.intents}

@@ -97,7 +97,8 @@ class Trainer:
         if meta:
             self.vocab = Vocab(**meta["vocab"])
         else:  # ATIS: its whole tag inventory, which has types only its test set uses
-            self.vocab = Vocab.build(self.train_set, cfg.min_count, atis_tags() if cfg.data is None else [])
+            self.vocab = Vocab.build(self.train_set, cfg.min_count, atis_tags() if cfg.data is None else [],
+                                     intents=cfg.intent_weight > 0)
         self.vocab.check_tags(self.val_set, f"{cfg.data} (validation part)")
         self.test_set, self.test_name = ([], None) if cfg.data and not cfg.test_data else load_test(cfg.test_data)
         self.vocab.check_tags(self.test_set, self.test_name)
