@@ -239,6 +239,16 @@ def test_a_run_follows_its_schedule_with_the_weight_decay_it_was_given(tmp_path,
     assert logged == pytest.approx([learning_rate(cfg, s) for s in range(6)]) and logged[-1] < logged[1]
 
 
+@pytest.mark.parametrize("flags, rate", [([], 3e-3), (["--cell", "rnn"], 1e-3), (["--cell", "rnn", "--lr", "3e-3"], 3e-3),
+                                         (["--cell", "gru", "--lr", "5e-4"], 5e-4)])
+def test_the_learning_rate_is_the_networks_unless_given(tmp_path, chorale_cache, capsys, flags, rate):
+    assert train_tiny(tmp_path / "run", *flags) == 0
+    assert f"lr {rate:g}, " in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "last.json").read_text())["config"]["lr"] == rate
+    assert {r["lr"] for r in map(json.loads, (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
+            if "lr" in r} == {rate}
+
+
 def test_a_run_with_a_time_budget_fixes_its_step_count_from_its_first_steps(tmp_path, chorale_cache, capsys):
     run = tmp_path / "run"
     assert main(["compose", "train", "--minutes", "0.0001", "--schedule", "cosine", "--run-dir", str(run), *TINY]) == 0

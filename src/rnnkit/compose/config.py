@@ -11,6 +11,8 @@ from rnnkit.app.networks import NAMES
 from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
 
 SPLITS = ("train", "valid", "test")
+RATE = 3e-3  # the recipe's learning rate (docs/compose.md, How the recipe was chosen) ...
+RATES = {"rnn": 1e-3}  # ... and that of a network which learns better at another
 SCHEDULES = ("constant", "cosine")
 
 
@@ -41,7 +43,8 @@ class TrainConfig:
     steps: int = option(0, "optimisation", "optimiser steps in the whole run (0: as many as fit in --minutes)",
                         valid=at_least(0))
     minutes: float = option(10.0, "optimisation", "time budget of a run without --steps", valid=above(0))
-    lr: float = option(3e-3, "optimisation", "peak learning rate of AdamW", valid=above(0))
+    lr: float = option(0.0, "optimisation", f"peak learning rate of AdamW (0: the recipe's, {RATE:g}; "
+                       + ", ".join(f"{rate:g} for {cell}" for cell, rate in RATES.items()) + ")", valid=at_least(0))
     schedule: str = option("constant", "optimisation", "learning rate after the warm-up: constant, or cosine "
                            "(a cosine decay to 0 at the run's last step)", choices=SCHEDULES)
     warmup: int = option(0, "optimisation", "steps of linear learning-rate warm-up", valid=at_least(0))

@@ -25,7 +25,7 @@ from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.schedule import steps_that_fit, warmup_cosine
 from rnnkit.app.signals import StopRequest
 
-from .config import TrainConfig
+from .config import RATE, RATES, TrainConfig
 from .corpus import chorales, key_range, split, transposed
 from .model import APPLICATION, Composer, batch_of, evaluate, frame_nll
 
@@ -43,6 +43,7 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         options.check(cfg)  # a config made in code, not from flags, meets the flags' ranges too
+        cfg = dataclasses.replace(cfg, lr=cfg.lr or RATES.get(cfg.cell, RATE))  # as run, so recorded
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.device = cfg, resolve_device(cfg.device)
@@ -111,7 +112,7 @@ def train(cfg: TrainConfig, on_step=None) -> int:
     stop = StopRequest()
     try:
         n_params = sum(p.numel() for p in t.model.parameters())
-        print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.3f}M parameters, "
+        print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.3f}M parameters, lr {t.cfg.lr:g}, "
               f"{len(t.train_rolls)} training and {len(t.valid_rolls)} validation chorales, on {t.device}")
         start = time.perf_counter()
         calibrate_at = None if cfg.steps else CALIBRATION_STEPS
