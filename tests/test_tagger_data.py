@@ -64,6 +64,13 @@ def test_rare_words_become_unk_and_unknown_ones_fall_back_to_lower_case():
     assert vocab.word_id("838") == 1  # no rare training word has a digit: no <num> to read it as
 
 
+def test_each_digit_is_read_as_0_so_numbers_of_as_many_digits_are_one_word():
+    train = parse("flight:O 838:B-n <=> f\nflight:O 291:B-n <=> f\nflight:O 1500:B-n <=> f\n", "t")
+    vocab = Vocab.build(train, min_count=2)
+    assert vocab.words == ["<pad>", "<unk>", "<num>", "000", "flight"]  # 1500 alone has four digits: rare
+    assert [vocab.word_id(w) for w in ("838", "555", "1500", "1291", "12", "flight")] == [3, 3, 2, 2, 2, 4]
+
+
 def test_unknown_words_with_a_digit_are_read_as_num_learned_from_rare_ones():
     train = parse("flight:O 838:B-n to:O boston:B-c <=> f\nflight:O dh8:B-a to:O denver:B-c <=> f\n", "t")
     vocab = Vocab.build(train, min_count=2)

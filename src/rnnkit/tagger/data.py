@@ -139,8 +139,8 @@ def load_test(test_data: str | None) -> tuple[list[Utterance], str]:
 
 
 class Vocab:
-    """Words, tags and intents <-> ids. Words seen fewer than ``min_count`` times in training
-    are left out, so that ``<unk>`` (id 1) is learned from rare words, and ``<num>`` (id 2,
+    """Words, tags and intents <-> ids. A word is read with each digit 0-9 as 0 (``digit_shape``).
+    Words seen fewer than ``min_count`` times in training are left out, so that ``<unk>`` (id 1) is learned from rare words, and ``<num>`` (id 2,
     when some rare word has a digit) from the rare ones with a digit; ``<pad>`` is id 0."""
 
     def __init__(self, words: list[str], tags: list[str], intents: list[str]):
@@ -154,7 +154,7 @@ class Vocab:
     def build(cls, train: list[Utterance], min_count: int, extra_tags: list[str] = (), intents: bool = True) -> "Vocab":
         """From the training utterances; without ``intents`` (or intents in the data) the
         vocabulary has none, and a model built on it no intent head."""
-        counts = Counter(w for u in train for w in u.words)
+        counts = Counter(digit_shape(w) for u in train for w in u.words)
         kept = {w for w, c in counts.items() if c >= min_count}
         unknown = [w for w in counts if w not in kept and w.lower() not in kept]  # what <unk> and <num> learn from
         words = [PAD, UNK, *[NUM] * any(map(_has_digit, unknown))] + sorted(kept)
@@ -167,8 +167,9 @@ class Vocab:
         return {"words": self.words, "tags": self.tags, "intents": self.intents}
 
     def word_id(self, word: str) -> int:
-        """The word's id, else its lower-case form's, else ``<num>``'s if it has a digit and
-        the vocabulary has ``<num>``, else ``<unk>``'s."""
+        """The id of the word's shape, else of its lower-case form's, else ``<num>``'s if it
+        has a digit and the vocabulary has ``<num>``, else ``<unk>``'s."""
+        word = digit_shape(word)
         found = self.word_index.get(word, self.word_index.get(word.lower()))
         if found is None:
             return self.word_index.get(NUM, 1) if _has_digit(word) else 1
@@ -181,6 +182,15 @@ class Vocab:
                 if t not in self.tag_index:
                     raise UserError(f"{source}, utterance {n}: tag {t!r} of {w!r} is not one the model knows "
                                     f"({len(self.types)} slot types, e.g. {', '.join(sorted(self.types)[:3])})")
+
+
+_DIGITS = re.compile("[0-9]")
+
+
+def digit_shape(word: str) -> str:
+    """The word with every digit 0-9 written 0: numbers of as many digits are one word (flight
+    numbers, times, fares), as Mesnil et al.'s ATIS wrote each digit DIGIT."""
+    return _DIGITS.sub("0", word)
 
 
 def _has_digit(word: str) -> bool:

@@ -21,8 +21,9 @@ from rnnkit.interop import onnx as rnnkit_onnx
 from .data import NUM, PAD, UNK, Vocab
 from .model import Tagger, load_model
 
-WORD_LOOKUP = (f"a word's id is its index in words, else its lower-case form's, else that of {NUM} if the "
-               f"word has a digit 0-9 and words has {NUM}, else that of {UNK}; {PAD} (0) past an utterance's end")
+WORD_LOOKUP = (f"with each digit 0-9 written 0, a word's id is its index in words, else its lower-case form's, "
+               f"else that of {NUM} if the word has a digit and words has {NUM}, else that of {UNK}; "
+               f"{PAD} (0) past an utterance's end")
 
 
 class _Logits(nn.Module):
