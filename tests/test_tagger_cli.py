@@ -65,8 +65,10 @@ def test_predict_writes_lines_that_read_back(runs, capsys, tmp_path):
     utterances.write_text("how much is a ticket from Dallas to New York\n\nshow flights from zurich to atlanta\n")
     assert main(["tag", "predict", "--checkpoint", str(runs / "run"), "--text-file", str(utterances)]) == 0
     first, second = parse(capsys.readouterr().out, "stdout")
-    assert first.intent == "fare" and first.tags[-3:-1] == ("O", "B-toloc")  # capitals: their lower case
-    assert first.tags[-1].startswith("I-")  # York: read as york, a city name's second word
+    assert first.intent == "fare" and first.tags[-3:-1] == ("O", "B-toloc")
+    assert main(["tag", "predict", "--checkpoint", str(runs / "run"), "--text",
+                 "how much is a ticket from dallas to new york"]) == 0
+    assert parse(capsys.readouterr().out, "stdout")[0].tags == first.tags  # capitals: read as their lower case
     assert second.tags[3] == "B-fromloc"  # zurich: never seen, <unk> in a city's place
 
 

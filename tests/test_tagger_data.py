@@ -71,6 +71,14 @@ def test_each_digit_is_read_as_0_so_numbers_of_as_many_digits_are_one_word():
     assert [vocab.word_id(w) for w in ("838", "555", "1500", "1291", "12", "flight")] == [3, 3, 2, 2, 2, 4]
 
 
+def test_a_vocabulary_saved_before_digits_were_read_as_0_looks_words_up_as_written():
+    train = parse("flight:O 838:B-n <=> f\nflight:O 838:B-n <=> f\n", "t")
+    saved = Vocab.build(train, min_count=2).as_dict()
+    assert saved["words"] == ["<pad>", "<unk>", "000", "flight"] and Vocab(**saved).word_id("555") == 2
+    old = {k: v for k, v in saved.items() if k != "digits_as_zero"} | {"words": ["<pad>", "<unk>", "838", "flight"]}
+    assert [Vocab(**old).word_id(w) for w in ("838", "555")] == [2, 1]
+
+
 def test_unknown_words_with_a_digit_are_read_as_num_learned_from_rare_ones():
     train = parse("flight:O 838:B-n to:O boston:B-c <=> f\nflight:O dh8:B-a to:O denver:B-c <=> f\n", "t")
     vocab = Vocab.build(train, min_count=2)

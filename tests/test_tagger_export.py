@@ -67,7 +67,8 @@ def test_the_exported_tagger_computes_what_the_model_does(exported, name):
     session = ort.InferenceSession(str(path))
     meta = session.get_modelmeta().custom_metadata_map
     assert [json.loads(meta[k]) for k in ("words", "tags", "intents")] == [vocab.words, vocab.tags, vocab.intents]
-    assert "lower-case" in meta["word_lookup"]
+    assert json.loads(meta["digits_as_zero"]) is True and "lower-case" in meta["word_lookup"]
+    assert meta["word_lookup"].startswith("with each digit 0-9 written 0, ")
     outputs = [o.name for o in session.get_outputs()]
     assert outputs == (["slot_logits", "intent_logits"] if vocab.intents else ["slot_logits"])
     for lengths, T in (([4], 4), ([2], 9), ([1], 1), ([4, 1, 3], 4), ([9, 5, 1], 9)):  # batch sizes 1, 3; lengths 1, 4, 9

@@ -140,11 +140,13 @@ def load_test(test_data: str | None) -> tuple[list[Utterance], str]:
 
 class Vocab:
     """Words, tags and intents <-> ids. A word is read with each digit 0-9 as 0 (``digit_shape``).
-    Words seen fewer than ``min_count`` times in training are left out, so that ``<unk>`` (id 1) is learned from rare words, and ``<num>`` (id 2,
-    when some rare word has a digit) from the rare ones with a digit; ``<pad>`` is id 0."""
+    Words seen fewer than ``min_count`` times in training are left out, so that ``<unk>`` (id 1)
+    is learned from rare words, and ``<num>`` (id 2, when some rare word has a digit) from the
+    rare ones with a digit; ``<pad>`` is id 0. A vocabulary saved before digits were read so
+    (its checkpoint has no ``digits_as_zero``) looks words up as they are written."""
 
-    def __init__(self, words: list[str], tags: list[str], intents: list[str]):
-        self.words, self.tags, self.intents = words, tags, intents
+    def __init__(self, words: list[str], tags: list[str], intents: list[str], digits_as_zero: bool = False):
+        self.words, self.tags, self.intents, self.digits_as_zero = words, tags, intents, digits_as_zero
         self.word_index = {w: i for i, w in enumerate(words)}
         self.tag_index = {t: i for i, t in enumerate(tags)}
         self.intent_index = {t: i for i, t in enumerate(intents)}
@@ -161,15 +163,17 @@ class Vocab:
         types = sorted({t[2:] for u in train for t in u.tags if t != "O"} | {t[2:] for t in extra_tags})
         tags = ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
         known = sorted({u.intent for u in train if u.intent is not None}) if intents else []
-        return cls(words, tags, known)
+        return cls(words, tags, known, digits_as_zero=True)
 
     def as_dict(self) -> dict:
-        return {"words": self.words, "tags": self.tags, "intents": self.intents}
+        return {"words": self.words, "tags": self.tags, "intents": self.intents, "digits_as_zero": self.digits_as_zero}
 
     def word_id(self, word: str) -> int:
-        """The id of the word's shape, else of its lower-case form's, else ``<num>``'s if it
-        has a digit and the vocabulary has ``<num>``, else ``<unk>``'s."""
-        word = digit_shape(word)
+        """The id of the word (its ``digit_shape`` if the vocabulary reads digits so), else of
+        its lower-case form, else ``<num>``'s if it has a digit and the vocabulary has ``<num>``,
+        else ``<unk>``'s."""
+        if self.digits_as_zero:
+            word = digit_shape(word)
         found = self.word_index.get(word, self.word_index.get(word.lower()))
         if found is None:
             return self.word_index.get(NUM, 1) if _has_digit(word) else 1

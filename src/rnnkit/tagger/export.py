@@ -6,8 +6,8 @@ outputs `slot_logits` (B, T, S) and, when the model has an intent head, `intent_
 (B, N). Any batch size and length; the network reads lengths as ONNX's `sequence_lens` (or
 its Scan does), so padding never enters a state. Its metadata holds the vocabularies
 (`words`, `tags`, `intents`: JSON lists, id -> name) and how a word becomes an id
-(`word_lookup`), so a tagger needs nothing else (docs/tagger.md).
-"""
+(`digits_as_zero`: JSON true when each digit 0-9 is read as 0; `word_lookup`: the rule in
+words), so a tagger needs nothing else (docs/tagger.md)."""
 from __future__ import annotations
 
 import json
@@ -21,9 +21,12 @@ from rnnkit.interop import onnx as rnnkit_onnx
 from .data import NUM, PAD, UNK, Vocab
 from .model import Tagger, load_model
 
-WORD_LOOKUP = (f"with each digit 0-9 written 0, a word's id is its index in words, else its lower-case form's, "
-               f"else that of {NUM} if the word has a digit and words has {NUM}, else that of {UNK}; "
-               f"{PAD} (0) past an utterance's end")
+
+def word_lookup(vocab: Vocab) -> str:
+    """How the exported file's user turns a word into its id, as ``Vocab.word_id`` does."""
+    return (("with each digit 0-9 written 0, " if vocab.digits_as_zero else "")
+            + f"a word's id is its index in words, else its lower-case form's, else that of {NUM} if the word "
+            f"has a digit and words has {NUM}, else that of {UNK}; {PAD} (0) past an utterance's end")
 
 
 class _Logits(nn.Module):
@@ -49,9 +52,9 @@ def write_onnx(model: Tagger, vocab: Vocab, path: str) -> None:
             _Logits(model).eval(), example, input_names=["words", "lengths"], output_names=outputs,
             dynamic_shapes=({0: B, 1: T}, {0: B}), verbose=False,
         )
-    program.model.metadata_props.update({name: json.dumps(names, ensure_ascii=False)
-                                         for name, names in vocab.as_dict().items()})
-    program.model.metadata_props["word_lookup"] = WORD_LOOKUP
+    program.model.metadata_props.update({name: json.dumps(getattr(vocab, name), ensure_ascii=False)
+                                         for name in ("words", "tags", "intents", "digits_as_zero")})
+    program.model.metadata_props["word_lookup"] = word_lookup(vocab)
     program.save(path)
 
 
