@@ -75,7 +75,7 @@ def test_a_time_budget_fixes_the_step_count_after_ten_steps(text, tmp_path, caps
     first = first_count(capsys.readouterr().out, "0.1")
     steps = json.loads((run / "last.json").read_text())["config"]["steps"]  # fixed again at each validation
     # the count may move a lot at the validation (CI's first steps ran at half the speed of the
-    # rest, 2250 then 4129): what must hold is that the run ends near its budget
+    # rest, 2250 then 4129): what is asserted is a loose range around the budget's 6 seconds
     assert first > 10 and len(train_losses(run)) == steps
     assert 3 < took < 30  # about 6 seconds of training, plus start-up and files (a loaded machine calibrates loosely)
 

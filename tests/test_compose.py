@@ -14,10 +14,11 @@ from music21 import note, stream
 
 from rnnkit.app import checkpoint
 from rnnkit.app.errors import UserError
+from rnnkit.app.networks import NAMES
 from rnnkit.charlm.corpus import load_text
 from rnnkit.cli import main
 from rnnkit.compose import commands, corpus
-from rnnkit.compose.config import TrainConfig
+from rnnkit.compose.config import RATE, RATES, TrainConfig
 from rnnkit.compose.corpus import KEYS, key_name, key_range, read_music, roll_of, score_of, transposed
 from rnnkit.compose.model import Score, batch_of, independent_logits, independent_score
 from rnnkit.compose.sample import compose
@@ -237,6 +238,10 @@ def test_a_run_follows_its_schedule_with_the_weight_decay_it_was_given(tmp_path,
     assert seen == [0.25] * 6
     logged = [r["lr"] for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if "lr" in r]
     assert logged == pytest.approx([learning_rate(cfg, s) for s in range(6)]) and logged[-1] < logged[1]
+
+
+def test_the_networks_with_their_own_rate_are_networks():
+    assert set(RATES) <= set(NAMES) and RATE not in RATES.values()
 
 
 @pytest.mark.parametrize("flags, rate", [([], 3e-3), (["--cell", "rnn"], 1e-3), (["--cell", "rnn", "--lr", "3e-3"], 3e-3),

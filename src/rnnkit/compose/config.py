@@ -11,8 +11,8 @@ from rnnkit.app.networks import NAMES
 from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
 
 SPLITS = ("train", "valid", "test")
-RATE = 3e-3  # the recipe's learning rate (docs/compose.md, How the recipe was chosen) ...
-RATES = {"rnn": 1e-3}  # ... and that of a network which learns better at another
+RATE = 3e-3  # the recipe's learning rate (docs/compose.md, How the recipe was chosen)
+RATES = {"rnn": 1e-3}  # the rate of a network that learns better at another one
 SCHEDULES = ("constant", "cosine")
 
 
@@ -62,6 +62,11 @@ class TrainConfig:
     device: str = option("auto", "system", "cpu, cuda, cuda:N, or auto (cuda when present)")
     threads: int = option(0, "system", "CPU threads for torch (0: torch's default)", valid=THREADS)
     seed: int = option(1, "system", "random seed; the same seed and --steps give the same run", valid=SEEDS)
+
+    @property
+    def rate(self) -> float:
+        """The peak learning rate: ``lr``, or the network's when ``lr`` is 0."""
+        return self.lr or RATES.get(self.cell, RATE)
 
     @property
     def model(self) -> ModelConfig:

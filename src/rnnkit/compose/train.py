@@ -25,7 +25,7 @@ from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.schedule import steps_that_fit, warmup_cosine
 from rnnkit.app.signals import StopRequest
 
-from .config import RATE, RATES, TrainConfig
+from .config import TrainConfig
 from .corpus import chorales, key_range, split, transposed
 from .model import APPLICATION, Composer, batch_of, evaluate, frame_nll
 
@@ -36,14 +36,14 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     """The learning rate of step ``step`` (0-based): a linear warm-up to ``lr`` over ``warmup``
     steps, then ``lr``, or a cosine decay to 0 at step ``steps`` (once it is known)."""
     if cfg.schedule == "cosine" and cfg.steps:
-        return warmup_cosine(step, cfg.steps, cfg.lr, cfg.warmup)
-    return cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.lr
+        return warmup_cosine(step, cfg.steps, cfg.rate, cfg.warmup)
+    return cfg.rate * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.rate
 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         options.check(cfg)  # a config made in code, not from flags, meets the flags' ranges too
-        cfg = dataclasses.replace(cfg, lr=cfg.lr or RATES.get(cfg.cell, RATE))  # as run, so recorded
+        cfg = dataclasses.replace(cfg, lr=cfg.rate)  # the rate it runs at, recorded in its checkpoints
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.device = cfg, resolve_device(cfg.device)
