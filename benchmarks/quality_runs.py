@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable
@@ -25,6 +28,19 @@ def run_all(todo: list[tuple[str, int]], run_one: Callable[[str, int], dict], jo
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+
+
+def run_logged(argv: list[str], run: Path) -> int:
+    """Run the rnnkit command ``argv`` (``argv[0]`` is "rnnkit") with ``--run-dir run``, its
+    output to a file beside ``run``, not the terminal (runs at once would mix their progress
+    bars); the seconds it took. A failed run stops the benchmark with the end of its output."""
+    log, start = run.parent / "output", time.perf_counter()
+    with open(log, "w") as out:
+        code = subprocess.run([sys.executable, "-m", "rnnkit", *argv[1:], "--run-dir", str(run)],
+                              stdout=out, stderr=subprocess.STDOUT).returncode
+    if code:
+        raise SystemExit(f"{' '.join(argv)} failed (exit {code}):\n{log.read_text()[-3000:]}")
+    return round(time.perf_counter() - start)
 
 
 def keep(results: dict, row: str, result: dict) -> None:

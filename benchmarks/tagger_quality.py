@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 
-from quality_runs import keep, mean_spread, run_all, write_table
+from quality_runs import keep, mean_spread, run_all, run_logged, write_table
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "tagger_results.json"
@@ -60,24 +57,19 @@ def scores_of(run: Path) -> dict:
 def run_row(extra: list[str], threads: int, jobs: int, row: str, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         argv = command(row, seed, extra, threads)
-        start, log = time.perf_counter(), Path(tmp) / "output"
-        with open(log, "w") as out:  # not the terminal: runs at once would mix their progress bars
-            code = subprocess.run([sys.executable, "-m", "rnnkit", *argv[1:], "--run-dir", f"{tmp}/run"],
-                                  stdout=out, stderr=subprocess.STDOUT).returncode
-        if code:
-            raise SystemExit(f"{' '.join(argv)} failed (exit {code}):\n{log.read_text()[-3000:]}")
-        result = {"command": " ".join(argv), "seconds": round(time.perf_counter() - start),
-                  "jobs": jobs, **scores_of(Path(tmp) / "run")}
-        print(f"{row}, seed {seed}: slot F1 {result['f1']:.2f}, intent accuracy {result['intent_accuracy']:.2f}%, "
-              f"{result['seconds']} s", flush=True)
-        return result
+        seconds = run_logged(argv, Path(tmp) / "run")
+        result = {"command": " ".join(argv), "seconds": seconds, "jobs": jobs, **scores_of(Path(tmp) / "run")}
+    intent = result["intent_accuracy"]
+    print(f"{row}, seed {seed}: slot F1 {result['f1']:.2f}"
+          + ("" if intent is None else f", intent accuracy {intent:.2f}%") + f", {seconds} s", flush=True)
+    return result
 
 
 def table(results: dict) -> str:
     lines = ["| network | paper F1 | slot F1 (test) | intent accuracy | seeds | wall time per run | command |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for row, (name, _, paper, target) in ROWS.items():
-        runs = results.get(row, [])
+        runs = sorted(results.get(row, []), key=lambda r: r["seed"])
         if not runs:
             lines.append(f"| {name} | {paper} | not yet measured | | | | `{' '.join(command(row, 1, []))}` |")
             continue
