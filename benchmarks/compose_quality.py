@@ -58,12 +58,17 @@ class Peer(nn.Module):
         return self.head(out), state
 
 
+def rolls() -> dict[str, list[torch.Tensor]]:
+    """The piano rolls of each split: train, valid, test."""
+    return {k: [p.roll for p in v] for k, v in split(chorales()).items()}
+
+
 def run_peer(kind: str, seed: int, minutes: float = 2.5) -> dict:
     """Train a peer for ``minutes`` (Adam at torch's default rate, 16 pieces a step, the best on
     validation every 100 steps kept) and score it on the test split."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    parts = {k: [p.roll for p in v] for k, v in split(chorales()).items()}
+    parts = rolls()
     model, g = Peer(kind), torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters())
     best, best_state, best_step, step, start = float("inf"), None, 0, 0, time.perf_counter()
@@ -85,7 +90,7 @@ def run_peer(kind: str, seed: int, minutes: float = 2.5) -> dict:
 
 
 def run_baseline() -> dict:
-    parts = {k: [p.roll for p in v] for k, v in split(chorales()).items()}
+    parts = rolls()
     base = independent_score(independent_logits(parts["train"]), parts["test"])
     return {"command": "rnnkit compose baseline", "nll": base.nll_per_frame, "accuracy": base.accuracy}
 
@@ -123,8 +128,8 @@ def record(results: dict, row: str, run: Path, seconds: int, jobs: int) -> None:
         raise SystemExit(f"--record {row}: expected a network row, one of {', '.join(NAMES)}")
     config = json.loads((run / "last.json").read_text())["config"]
     argv = command(row, config["seed"])
-    if (config["cell"], config["steps"], config["threads"]) != (row, STEPS, 1) or config["lr"] != TrainConfig(
-            cell=row).rate:
+    made = (config["cell"], config["steps"], config["threads"], config["lr"])
+    if made != (row, STEPS, 1, TrainConfig(cell=row).rate):
         raise SystemExit(f"--record {row}: {run} was not made by `{' '.join(argv)}` (its config: {config})")
     keep(results, row, {"seed": config["seed"], "command": " ".join(argv), "seconds": seconds, "jobs": jobs,
                         **scores_of(run)})

@@ -198,7 +198,7 @@ def digit_shape(word: str) -> str:
 
 
 def _has_digit(word: str) -> bool:
-    return any("0" <= c <= "9" for c in word)
+    return _DIGITS.search(word) is not None
 
 
 @dataclass
