@@ -32,7 +32,7 @@ from quality_runs import keep, mean_spread, run_all, run_logged, write_table
 from torch import nn
 
 from rnnkit.app.networks import NAMES
-from rnnkit.compose.config import TrainConfig
+from rnnkit.compose.config import TrainConfig, network_recipe
 from rnnkit.compose.corpus import KEYS, chorales, split
 from rnnkit.compose.model import batch_of, evaluate, frame_nll, independent_logits, independent_score
 
@@ -126,10 +126,12 @@ def record(results: dict, row: str, run: Path, seconds: int, jobs: int) -> None:
     """Keep a run of ``row``'s command made by hand, once its checkpoint shows it is one."""
     if row not in NAMES:
         raise SystemExit(f"--record {row}: expected a network row, one of {', '.join(NAMES)}")
-    config = json.loads((run / "last.json").read_text())["config"]
+    meta = json.loads((run / "last.json").read_text())
+    config, recipe = meta["config"], network_recipe(TrainConfig(cell=row), frozenset())[0]
     argv = command(row, config["seed"])
-    made = (config["cell"], config["steps"], config["threads"], config["lr"])
-    if made != (row, STEPS, 1, TrainConfig(cell=row).rate):
+    made = (config["cell"], config["steps"], config["threads"], config["lr"], config["dropout"],
+            meta["model"].get("learn_tau", False))
+    if made != (row, STEPS, 1, recipe.lr, recipe.dropout, recipe.model.learn_tau):
         raise SystemExit(f"--record {row}: {run} was not made by `{' '.join(argv)}` (its config: {config})")
     keep(results, row, {"seed": config["seed"], "command": " ".join(argv), "seconds": seconds, "jobs": jobs,
                         **scores_of(run)})

@@ -1,8 +1,10 @@
 """rnnkit compose: piano rolls, the scores against hand-computed values, sampling's rules, the
 commands end to end on a handful of pieces, and bad input (one line, exit 1, nothing written)."""
+import dataclasses
 import json
 import math
 import random
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -18,9 +20,9 @@ from rnnkit.app.networks import NAMES
 from rnnkit.charlm.corpus import load_text
 from rnnkit.cli import main
 from rnnkit.compose import commands, corpus
-from rnnkit.compose.config import RATE, RATES, TrainConfig
+from rnnkit.compose.config import NETWORK_RECIPES, TrainConfig
 from rnnkit.compose.corpus import KEYS, key_name, key_range, read_music, roll_of, score_of, transposed
-from rnnkit.compose.model import Score, batch_of, independent_logits, independent_score
+from rnnkit.compose.model import Score, batch_of, evaluate, independent_logits, independent_score, load_model
 from rnnkit.compose.sample import compose
 from rnnkit.compose.train import learning_rate, train
 
@@ -67,6 +69,15 @@ def test_a_roll_written_as_midi_and_musicxml_reads_back_the_same(tmp_path):
     for path in written:
         assert torch.equal(read_music(str(path)), roll), path.name
     assert torch.equal(roll_of(score_of(roll), "score"), roll)
+
+
+def test_the_score_writes_an_accidental_only_where_the_bar_needs_one(tmp_path):
+    from rnnkit.compose.outputs import write_score
+
+    c4, c_sharp4, e4 = 39, 40, 43  # keys of the piano
+    xml = write_score(roll_with([[c4], [c_sharp4], [c4, e4]]), tmp_path / "piece")[1].read_text()
+    signs = re.findall(r"<accidental>(\w+)</accidental>", xml)
+    assert signs == ["sharp", "natural"]  # the C after the C sharp in the same bar, and no other
 
 
 def test_a_real_chorale_as_the_score_has_it():
@@ -213,10 +224,12 @@ def test_train_eval_sample_and_baseline(tmp_path, chorale_cache, capsys):
     assert main(["compose", "sample", "--checkpoint", str(run), "--length", "8", "--device", "cpu",
                  "--soundfont", str(tmp_path / "none.sf2")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"wrote {run}/sample-1.mid, {run}/sample-1.musicxml, {run}/sample-1.png"
+    assert out[0] == f"wrote {run}/sample-1.mid, {run}/sample-1.musicxml, {run}/sample-1.svg, {run}/sample-1.png"
     assert out[1].startswith("no WAV: ") and "apt install fluidsynth fluid-soundfont-gm" in out[1]
     written = read_music(str(run / "sample-1.musicxml"))
     assert len(written) <= 8 and written.sum(1).max() <= 4
+    xml, engraved = (run / "sample-1.musicxml").read_text(), (run / "sample-1.svg").read_text()
+    assert "<svg" in engraved and engraved.count('class="note"') == xml.count("<note") - xml.count("<rest") > 0
 
 
 def test_the_learning_rate_warms_up_then_stays_or_decays_to_0():
@@ -240,18 +253,50 @@ def test_a_run_follows_its_schedule_with_the_weight_decay_it_was_given(tmp_path,
     assert logged == pytest.approx([learning_rate(cfg, s) for s in range(6)]) and logged[-1] < logged[1]
 
 
-def test_the_networks_with_their_own_rate_are_networks():
-    assert set(RATES) <= set(NAMES) and RATE not in RATES.values()
+def test_the_networks_with_their_own_recipe_are_networks_that_differ_from_the_defaults():
+    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    assert set(NETWORK_RECIPES) <= set(NAMES)
+    assert all(k in fields and v != fields[k] for values in NETWORK_RECIPES.values() for k, v in values.items())
 
 
-@pytest.mark.parametrize("flags, rate", [([], 3e-3), (["--cell", "rnn"], 1e-3), (["--cell", "rnn", "--lr", "3e-3"], 3e-3),
-                                         (["--cell", "gru", "--lr", "5e-4"], 5e-4)])
-def test_the_learning_rate_is_the_networks_unless_given(tmp_path, chorale_cache, capsys, flags, rate):
+@pytest.mark.parametrize("flags, lr, dropout", [
+    ([], 3e-3, 0.5), (["--cell", "rnn"], 1e-3, 0.3), (["--cell", "rnn", "--lr", "3e-3"], 3e-3, 0.3),
+    (["--cell", "rnn", "--dropout", "0.5"], 1e-3, 0.5), (["--cell", "gru", "--lr", "5e-4"], 5e-4, 0.5)])
+def test_a_network_runs_at_its_own_recipe_unless_a_flag_is_typed(tmp_path, chorale_cache, capsys, flags, lr, dropout):
     assert train_tiny(tmp_path / "run", *flags) == 0
-    assert f"lr {rate:g}, " in capsys.readouterr().out
-    assert json.loads((tmp_path / "run" / "last.json").read_text())["config"]["lr"] == rate
+    out = capsys.readouterr().out
+    assert f"lr {lr:g}, dropout {dropout:g}, " in out
+    own = [f"--{k} {v:g}" for k, v in (("lr", lr), ("dropout", dropout)) if "rnn" in flags and f"--{k}" not in flags]
+    assert ("the rnn network's own recipe: " + ", ".join(own) + " (a typed flag wins)" in out) == bool(own)
+    meta = json.loads((tmp_path / "run" / "last.json").read_text())
+    assert (meta["config"]["lr"], meta["config"]["dropout"], meta["model"]["dropout"]) == (lr, dropout, dropout)
     assert {r["lr"] for r in map(json.loads, (tmp_path / "run" / "metrics.jsonl").read_text().splitlines())
-            if "lr" in r} == {rate}
+            if "lr" in r} == {lr}
+
+
+def test_a_config_made_in_code_takes_the_networks_recipe_where_it_keeps_a_default(tmp_path, chorale_cache):
+    seen = []
+    cfg = TrainConfig(cell="rnn", dropout=0.1, steps=2, eval_every=2, run_dir=str(tmp_path / "run"), hidden=8, batch=3,
+                      device="cpu", threads=1)
+    assert train(cfg, on_step=lambda t: seen.append((t.cfg.lr, t.model.drop.p))) == 0
+    assert seen == [(1e-3, 0.1)] * 2
+
+
+def test_a_ctrnn_learns_its_units_time_constants_unless_told_not_to(tmp_path, chorale_cache):
+    for name, flags in (("learn", []), ("fixed", ["--learn-tau", "0"])):
+        assert train_tiny(tmp_path / name, "--cell", "ctrnn", *flags) == 0
+    assert train_tiny(tmp_path / "lstm", "--learn-tau", "1") == 0  # a network without time constants
+    (learn, learned), (fixed, kept), (lstm, _) = (checkpoint.load(str(tmp_path / n), application="compose")
+                                                  for n in ("learn", "fixed", "lstm"))
+    assert (learn["model"]["learn_tau"], fixed["model"]["learn_tau"], lstm["model"]["learn_tau"]) == (True, False, False)
+    log_tau = learned["model.rnn.log_tau_l0"]
+    assert log_tau.shape == (8,) and not torch.allclose(log_tau, torch.full((8,), math.log(10.0)))
+    assert not any("log_tau" in k for k in kept)
+    del fixed["model"]["learn_tau"]  # as checkpoints saved before the option hold it: a fixed tau
+    assert not load_model(fixed, kept, torch.device("cpu"))[0].rnn.learn_tau
+    del learn["model"]["learn_tau"]
+    with pytest.raises(UserError, match="does not fit the model its config describes"):
+        load_model(learn, learned, torch.device("cpu"))
 
 
 def test_a_run_with_a_time_budget_fixes_its_step_count_from_its_first_steps(tmp_path, chorale_cache, capsys):
@@ -271,8 +316,6 @@ def test_eval_scores_the_same_as_the_model_on_a_music_file(tmp_path, chorale_cac
     midi = write_score(piece, tmp_path / "piece")[0]
     capsys.readouterr()
     assert main(["compose", "eval", "--checkpoint", str(run), "--file", str(midi), "--device", "cpu"]) == 0
-    from rnnkit.compose.model import evaluate, load_model
-
     model, _ = load_model(*checkpoint.load(str(run), application="compose"), torch.device("cpu"))
     expected = evaluate(model, [piece]).nll_per_frame
     assert f"{len(piece)} frames, {expected:.4f} nats per frame" in capsys.readouterr().out
@@ -312,7 +355,7 @@ def test_a_failing_fluidsynth_is_reported_and_leaves_no_wav(tmp_path, chorale_ca
     assert main(["compose", "sample", "--checkpoint", str(run), "--length", "4", "--device", "cpu",
                  "--out", str(tmp_path / "s"), "--soundfont", str(soundfont)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "no WAV: fluidsynth failed: not a SoundFont"
-    assert sorted(p.name for p in tmp_path.glob("s*")) == ["s.mid", "s.musicxml", "s.png"]
+    assert sorted(p.name for p in tmp_path.glob("s*")) == ["s.mid", "s.musicxml", "s.png", "s.svg"]
 
 
 GM_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"

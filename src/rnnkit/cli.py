@@ -35,7 +35,7 @@ from .tagger.config import TrainConfig as TagTrainConfig
 
 # the optional extras of pyproject.toml the commands need, by the module a missing one lacks
 EXTRAS = {"safetensors": "app", "tqdm": "app", "matplotlib": "app", "seqeval": "app", "music21": "app",
-          "onnx": "onnx", "onnxscript": "onnx"}
+          "verovio": "app", "onnx": "onnx", "onnxscript": "onnx"}
 
 
 def _train(args) -> int:
@@ -120,11 +120,19 @@ def _composer(name: str, config):
     return run
 
 
-COMPOSE_COMMANDS = tuple((name, config, _composer(name, config), help_text) for name, config, help_text in (
-    ("train", compose.TrainConfig, "train a network on Bach's chorales (piano rolls, one frame per quarter note)"),
+def _compose_train(args) -> int:
+    from .compose.train import train
+
+    return train(from_args(compose.TrainConfig, args), typed=typed(compose.TrainConfig, args))
+
+
+COMPOSE_COMMANDS = (
+    ("train", compose.TrainConfig, _compose_train,
+     "train a network on Bach's chorales (piano rolls, one frame per quarter note)"),
+) + tuple((name, config, _composer(name, config), help_text) for name, config, help_text in (
     ("eval", compose.EvalConfig, "negative log-likelihood (nats per frame) and frame accuracy of a trained model"),
     ("baseline", compose.BaselineConfig, "the same scores for the independent per-key baseline"),
-    ("sample", compose.SampleConfig, "compose: MIDI, MusicXML, a piano-roll picture and a WAV"),
+    ("sample", compose.SampleConfig, "compose: MIDI, MusicXML, the engraved score, a piano-roll picture and a WAV"),
     ("abc", compose.AbcConfig, "ABC text (a char-LM's folk tunes) to MIDI, tune by tune")))
 
 

@@ -1,4 +1,5 @@
-"""The ``rnnkit compose`` commands, one function each: train, eval, baseline, sample, abc."""
+"""The ``rnnkit compose`` commands eval, baseline, sample and abc, one function each (``rnnkit
+compose train`` is ``compose.train.train``, which takes the flags typed too)."""
 from __future__ import annotations
 
 import re
@@ -11,17 +12,11 @@ from rnnkit.app.device import resolve_device
 from rnnkit.app.errors import UserError
 from rnnkit.app.text import read_text
 
-from .config import AbcConfig, BaselineConfig, EvalConfig, SampleConfig, TrainConfig
+from .config import AbcConfig, BaselineConfig, EvalConfig, SampleConfig
 from .corpus import KEYS, chorales, read_music, split
 from .model import APPLICATION, Score, evaluate, independent_logits, independent_score, load_model
-from .outputs import draw_roll, render_wav, wav_unavailable, write_score
+from .outputs import draw_roll, engrave, render_wav, wav_unavailable, write_score
 from .sample import compose
-
-
-def train(cfg: TrainConfig) -> int:
-    from .train import train as run
-
-    return run(cfg)
 
 
 def _rolls(split_name: str, file: str | None = None) -> tuple[list[torch.Tensor], str]:
@@ -65,6 +60,8 @@ def sample(cfg: SampleConfig) -> int:
     new = compose(model, cfg.length, tuple(meta["key_range"]), prime, cfg.temperature, cfg.max_notes, generator)
     roll = torch.cat([prime, new])
     written = write_score(roll, stem)
+    written.append(stem.with_name(stem.name + ".svg"))
+    engrave(written[1], written[-1])
     picture = stem.with_name(stem.name + ".png")
     draw_roll(roll, picture, f"{model_cfg.cell} {model_cfg.layers}x{model_cfg.hidden}: {cfg.length} frames, "
               f"seed {cfg.seed}, temperature {cfg.temperature:g}", primed=len(prime))
@@ -118,4 +115,4 @@ def abc(cfg: AbcConfig) -> int:
     return 0
 
 
-COMMANDS = {"train": train, "eval": score, "baseline": baseline, "sample": sample, "abc": abc}  # rnnkit compose NAME
+COMMANDS = {"eval": score, "baseline": baseline, "sample": sample, "abc": abc}  # rnnkit compose NAME

@@ -5,15 +5,25 @@ holds the training flags, the model's among them (``TrainConfig.model``).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from rnnkit.app.networks import NAMES
-from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, option
+from rnnkit.app.options import SEEDS, THREADS, Range, above, at_least, checkpoint_option, device_option, flag, option
 
 SPLITS = ("train", "valid", "test")
-RATE = 3e-3  # the recipe's learning rate (docs/compose.md, How the recipe was chosen)
-RATES = {"rnn": 1e-3}  # the rate of a network that learns better at another one
 SCHEDULES = ("constant", "cosine")
+# The flags of a network that learns better with other values than the defaults, which are the
+# LSTM's (docs/compose.md, How the recipe was chosen); a typed flag wins.
+NETWORK_RECIPES = {
+    "rnn": {"lr": 1e-3, "dropout": 0.3},  # the tanh RNN: its validation score jumps about at 3e-3
+    "ctrnn": {"learn_tau": 1},  # tau 10 averages over ten beats, where the next chord hangs on the last one or two
+}
+
+
+def _own(name: str) -> str:
+    """What the networks of NETWORK_RECIPES take for flag ``name``, for its help."""
+    return "; ".join(f"--cell {cell}: {values[name]:g}" for cell, values in NETWORK_RECIPES.items() if name in values)
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,7 @@ class ModelConfig:
     hidden: int
     dropout: float
     engine: str  # how rnnkit runs the network; the weights do not depend on it
+    learn_tau: bool = False  # a CTRNN whose units learn their time constants (checkpoints before it: fixed)
 
 
 @dataclass
@@ -34,17 +45,18 @@ class TrainConfig:
     cell: str = option("lstm", "model", "recurrent network", choices=NAMES)
     layers: int = option(1, "model", "number of stacked recurrent layers", valid=at_least(1))
     hidden: int = option(256, "model", "hidden units per layer", valid=at_least(1))
-    dropout: float = option(0.5, "model", "dropout between layers and before the read-out",
+    dropout: float = option(0.5, "model", f"dropout between layers and before the read-out ({_own('dropout')})",
                             valid=Range(0, 1, open_high=True))
     engine: str = option("auto", "model", "how rnnkit runs the network: auto, reference, fused or native")
+    learn_tau: int = option(0, "model", "a CTRNN's time constants: 1: each unit learns its own, from the "
+                            f"registry's 10 frames; 0: every unit keeps 10 ({_own('learn_tau')})", choices=(0, 1))
 
     batch: int = option(16, "batching", "pieces per step", valid=at_least(1))
 
     steps: int = option(0, "optimisation", "optimiser steps in the whole run (0: as many as fit in --minutes)",
                         valid=at_least(0))
     minutes: float = option(10.0, "optimisation", "time budget of a run without --steps", valid=above(0))
-    lr: float = option(0.0, "optimisation", f"peak learning rate of AdamW (0: the recipe's, {RATE:g}; "
-                       + ", ".join(f"{rate:g} for {cell}" for cell, rate in RATES.items()) + ")", valid=at_least(0))
+    lr: float = option(3e-3, "optimisation", f"peak learning rate of AdamW ({_own('lr')})", valid=above(0))
     schedule: str = option("constant", "optimisation", "learning rate after the warm-up: constant, or cosine "
                            "(a cosine decay to 0 at the run's last step)", choices=SCHEDULES)
     warmup: int = option(0, "optimisation", "steps of linear learning-rate warm-up", valid=at_least(0))
@@ -64,14 +76,16 @@ class TrainConfig:
     seed: int = option(1, "system", "random seed; the same seed and --steps give the same run", valid=SEEDS)
 
     @property
-    def rate(self) -> float:
-        """The peak learning rate: ``lr``, or the network's when ``lr`` is 0."""
-        return self.lr or RATES.get(self.cell, RATE)
-
-    @property
     def model(self) -> ModelConfig:
         return ModelConfig(cell=self.cell, layers=self.layers, hidden=self.hidden, dropout=self.dropout,
-                           engine=self.engine)
+                           engine=self.engine, learn_tau=self.cell == "ctrnn" and bool(self.learn_tau))
+
+
+def network_recipe(cfg: TrainConfig, typed: frozenset[str]) -> tuple[TrainConfig, str]:
+    """The config with its network's own values (NETWORK_RECIPES) for the flags not typed, and
+    what they are, as flags ("" when none)."""
+    chosen = {k: v for k, v in NETWORK_RECIPES.get(cfg.cell, {}).items() if k not in typed}
+    return dataclasses.replace(cfg, **chosen), ", ".join(f"{flag(k)} {v:g}" for k, v in chosen.items())
 
 
 @dataclass

@@ -84,7 +84,10 @@ def score_of(roll: torch.Tensor):
                 if on and start is None:
                     start = t
                 elif not on and start is not None:
-                    sounding.insert(start, note.Note(key + LOWEST_MIDI, quarterLength=t - start))
+                    sounded = note.Note(key + LOWEST_MIDI, quarterLength=t - start)
+                    if not sounded.pitch.alter:
+                        sounded.pitch.accidental = None  # music21 gives a white key a natural sign
+                    sounding.insert(start, sounded)
                     start = None
         staff = stream.PartStaff(id=name)
         staff.insert(0, staff_clef)

@@ -28,7 +28,8 @@ class Composer(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.rnn = networks.build(cfg.cell, KEYS, cfg.hidden, num_layers=cfg.layers, batch_first=True,
-                                  dropout=cfg.dropout if cfg.layers > 1 else 0.0, engine=cfg.engine)
+                                  dropout=cfg.dropout if cfg.layers > 1 else 0.0, engine=cfg.engine,
+                                  **({"learn_tau": True} if cfg.learn_tau else {}))
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(cfg.hidden, KEYS)
 

@@ -1,6 +1,7 @@
-"""What a composition is written as: MIDI and MusicXML (music21 writes both), a piano-roll
-picture, and a WAV where fluidsynth and a General MIDI soundfont are installed. Every file is
-written under a temporary name and renamed into place."""
+"""What a composition is written as: MIDI and MusicXML (music21 writes both), its score
+engraved as an SVG picture (Verovio), a piano-roll picture, and a WAV where fluidsynth and a
+General MIDI soundfont are installed. Every file is written under a temporary name and renamed
+into place."""
 from __future__ import annotations
 
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.app.checkpoint import atomic_write
+from rnnkit.app.errors import UserError
 
 from .corpus import KEYS, LOWEST_MIDI, key_name, score_of
 
@@ -25,6 +27,20 @@ def write_score(roll: torch.Tensor, stem: Path) -> list[Path]:
         atomic_write(path, lambda tmp, fmt=fmt: score.write(fmt, fp=str(tmp)))
         written.append(path)
     return written
+
+
+def engrave(musicxml: Path, path: Path) -> None:
+    """The score of a MusicXML file as one SVG picture, every system on one page, engraved by
+    Verovio (the Music Encoding Initiative's engraver)."""
+    import verovio
+
+    toolkit = verovio.toolkit()
+    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 60000, "adjustPageHeight": True, "scale": 45,
+                        "header": "none", "footer": "none"})
+    if not toolkit.loadFile(str(musicxml)):
+        raise UserError(f"Verovio cannot read {musicxml}: {toolkit.getLog().strip() or 'no reason given'}")
+    svg = toolkit.renderToSVG(1)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(svg, encoding="utf-8"))
 
 
 def draw_roll(roll: torch.Tensor, path: Path, title: str, primed: int = 0) -> None:

@@ -25,7 +25,7 @@ from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.schedule import steps_that_fit, warmup_cosine
 from rnnkit.app.signals import StopRequest
 
-from .config import TrainConfig
+from .config import TrainConfig, network_recipe
 from .corpus import chorales, key_range, split, transposed
 from .model import APPLICATION, Composer, batch_of, evaluate, frame_nll
 
@@ -36,14 +36,13 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
     """The learning rate of step ``step`` (0-based): a linear warm-up to ``lr`` over ``warmup``
     steps, then ``lr``, or a cosine decay to 0 at step ``steps`` (once it is known)."""
     if cfg.schedule == "cosine" and cfg.steps:
-        return warmup_cosine(step, cfg.steps, cfg.rate, cfg.warmup)
-    return cfg.rate * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.rate
+        return warmup_cosine(step, cfg.steps, cfg.lr, cfg.warmup)
+    return cfg.lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else cfg.lr
 
 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         options.check(cfg)  # a config made in code, not from flags, meets the flags' ranges too
-        cfg = dataclasses.replace(cfg, lr=cfg.rate)  # the rate it runs at, recorded in its checkpoints
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.device = cfg, resolve_device(cfg.device)
@@ -104,16 +103,23 @@ class Trainer:
         return line
 
 
-def train(cfg: TrainConfig, on_step=None) -> int:
-    """Train a composer; returns the exit status. ``on_step(trainer)`` is called after each step."""
+def train(cfg: TrainConfig, on_step=None, typed: frozenset[str] | None = None) -> int:
+    """Train a composer; returns the exit status. The network's own values (NETWORK_RECIPES)
+    replace those of the flags not in ``typed``: the flags the user typed, or for a config made
+    in code, the fields it sets to other values than their defaults. ``on_step(trainer)`` is
+    called after each step."""
     from tqdm import tqdm
 
+    cfg, own = network_recipe(cfg, options.not_default(cfg) if typed is None else typed)
+    if own:
+        print(f"the {cfg.cell} network's own recipe: {own} (a typed flag wins)")
     t = Trainer(cfg)
     stop = StopRequest()
     try:
         n_params = sum(p.numel() for p in t.model.parameters())
-        print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.3f}M parameters, lr {t.cfg.lr:g}, "
-              f"{len(t.train_rolls)} training and {len(t.valid_rolls)} validation chorales, on {t.device}")
+        print(f"run {t.run}: {cfg.cell} {cfg.layers}x{cfg.hidden}, {n_params / 1e6:.3f}M parameters, "
+              f"lr {cfg.lr:g}, dropout {cfg.dropout:g}, {len(t.train_rolls)} training and {len(t.valid_rolls)} "
+              f"validation chorales, on {t.device}")
         start = time.perf_counter()
         calibrate_at = None if cfg.steps else CALIBRATION_STEPS
         stepping = 0.0  # seconds of the steps after the first (slower: allocation), for calibration
