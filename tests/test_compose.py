@@ -7,6 +7,7 @@ import random
 import re
 import shutil
 import stat
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import music21
@@ -285,10 +286,9 @@ def test_a_config_made_in_code_takes_the_networks_recipe_where_it_keeps_a_defaul
 def test_a_ctrnn_learns_its_units_time_constants_unless_told_not_to(tmp_path, chorale_cache):
     for name, flags in (("learn", []), ("fixed", ["--learn-tau", "0"])):
         assert train_tiny(tmp_path / name, "--cell", "ctrnn", *flags) == 0
-    assert train_tiny(tmp_path / "lstm", "--learn-tau", "1") == 0  # a network without time constants
-    (learn, learned), (fixed, kept), (lstm, _) = (checkpoint.load(str(tmp_path / n), application="compose")
-                                                  for n in ("learn", "fixed", "lstm"))
-    assert (learn["model"]["learn_tau"], fixed["model"]["learn_tau"], lstm["model"]["learn_tau"]) == (True, False, False)
+    (learn, learned), (fixed, kept) = (checkpoint.load(str(tmp_path / n), application="compose")
+                                       for n in ("learn", "fixed"))
+    assert (learn["model"]["learn_tau"], fixed["model"]["learn_tau"]) == (True, False)
     log_tau = learned["model.rnn.log_tau_l0"]
     assert log_tau.shape == (8,) and not torch.allclose(log_tau, torch.full((8,), math.log(10.0)))
     assert not any("log_tau" in k for k in kept)
@@ -445,7 +445,38 @@ def bad_inputs(tmp_path, run):
          "--weight-decay -0.1 is out of range: expected X >= 0"),
         (["compose", "train", "--warmup", "-1", "--run-dir", str(tmp_path / "r4")],
          "--warmup -1 is out of range: expected N >= 0"),
+        (["compose", "train", "--learn-tau", "1", "--run-dir", str(tmp_path / "r5")],
+         "--learn-tau 1: only --cell ctrnn has time constants to learn, not --cell lstm"),
     ]
+
+
+def test_a_score_verovio_cannot_engrave_is_one_line_and_nothing_written(tmp_path, chorale_cache, capsys,
+                                                                        monkeypatch):
+    import verovio
+
+    run = tmp_path / "run"
+    assert train_tiny(run) == 0
+    monkeypatch.setattr(verovio.toolkit, "loadData", lambda self, data: False)
+    before = sorted(run.iterdir())
+    capsys.readouterr()
+    assert main(["compose", "sample", "--checkpoint", str(run), "--length", "4", "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "rnnkit: error: Verovio cannot engrave the score music21 wrote\n" and captured.out == ""
+    assert sorted(run.iterdir()) == before
+
+
+def test_a_long_score_is_every_page_one_under_the_other():
+    from rnnkit.compose.outputs import engraved
+
+    rng = random.Random(1)  # keys of even frames below those of odd ones: every note one quarter, none tied
+    roll = roll_with([rng.sample(range(20, 45) if t % 2 else range(45, 70), rng.randint(1, 4)) for t in range(48)])
+    one, pages = ET.fromstring(engraved(roll)), ET.fromstring(engraved(roll, page_height=300))
+    assert len(one) == 1 and len(pages) > 1
+    tops = [float(page.attrib["y"]) for page in pages]
+    assert tops[0] == 0 and all(a < b for a, b in zip(tops, tops[1:]))
+    assert float(pages.attrib["height"].removesuffix("px")) > tops[-1]
+    notes = lambda svg: sum(1 for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.attrib.get("class") == "note")
+    assert notes(pages) == notes(one) == int(roll.sum())
 
 
 def test_bad_input_is_one_line_exit_1_and_nothing_written(tmp_path, chorale_cache, capsys):

@@ -67,3 +67,32 @@ def test_the_committed_pages_have_their_markers_and_results_their_commands():
     for row, found in json.loads(compose.RESULTS.read_text()).items():
         if row in compose.NAMES:
             assert all(r["command"] == " ".join(compose.command(row, r["seed"])) for r in found), row
+
+
+def made_by(tmp_path, cell: str, **changed) -> Path:
+    """A run folder whose last.json says how `rnnkit compose train --cell CELL --steps 9000
+    --threads 1 --seed 2` ran (its network's own recipe), with ``changed`` fields apart."""
+    recipe = compose.network_recipe(compose.TrainConfig(cell=cell, steps=9000, threads=1, seed=2), frozenset())[0]
+    config = {**vars(recipe), **changed}
+    run = tmp_path / f"{cell}-{len(list(tmp_path.iterdir()))}"
+    run.mkdir()
+    model = {"cell": cell, "dropout": config["dropout"], "learn_tau": bool(config["learn_tau"])}
+    (run / "last.json").write_text(json.dumps({"config": config, "model": model}))
+    return run
+
+
+@pytest.mark.parametrize("cell, changed, kept", [
+    ("rnn", {}, True), ("ctrnn", {}, True), ("lstm", {}, True),
+    ("rnn", {"dropout": 0.5}, False), ("rnn", {"lr": 3e-3}, False), ("ctrnn", {"learn_tau": 0}, False),
+    ("lstm", {"steps": 3000}, False)])
+def test_a_run_is_recorded_only_if_its_rows_command_made_it(tmp_path, monkeypatch, cell, changed, kept):
+    monkeypatch.setattr(compose, "scores_of", lambda run: {"nll": 8.6, "accuracy": 0.2, "steps": 9000, "best_step": 1})
+    results, run = {}, made_by(tmp_path, cell, **changed)
+    if kept:
+        compose.record(results, cell, run, 300, 1)
+        assert results == {cell: [{"seed": 2, "command": " ".join(compose.command(cell, 2)), "seconds": 300, "jobs": 1,
+                                   "nll": 8.6, "accuracy": 0.2, "steps": 9000, "best_step": 1}]}
+    else:
+        with pytest.raises(SystemExit, match=f"--record {cell}: .* was not made by"):
+            compose.record(results, cell, run, 300, 1)
+        assert results == {}

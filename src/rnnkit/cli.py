@@ -11,7 +11,7 @@
     rnnkit tag train                  # slot filling on ATIS, a bidirectional LSTM (rnnkit tag --help)
     rnnkit tag predict --checkpoint runs/NAME --text "arrive taipei on november 2nd"
     rnnkit compose train --cell gru                                    # Bach's chorales as piano rolls
-    rnnkit compose sample --checkpoint runs/NAME --length 64           # MIDI, MusicXML, piano roll, WAV
+    rnnkit compose sample --checkpoint runs/NAME --length 64           # MIDI, MusicXML, score, piano roll, WAV
 """
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ class TrainConfig:
     @property
     def model(self) -> ModelConfig:
         return ModelConfig(cell=self.cell, layers=self.layers, hidden=self.hidden, dropout=self.dropout,
-                           engine=self.engine, learn_tau=self.cell == "ctrnn" and bool(self.learn_tau))
+                           engine=self.engine, learn_tau=bool(self.learn_tau))
 
 
 def network_recipe(cfg: TrainConfig, typed: frozenset[str]) -> tuple[TrainConfig, str]:
@@ -113,7 +113,7 @@ class SampleConfig:
     max_notes: int = option(4, "generation", "at most this many keys at once (chorales have four voices)",
                             valid=Range(1, 88))
     seed: int = option(1, "generation", "random seed of the sampler", valid=SEEDS)
-    out: str | None = option(None, "output", "write OUT.mid, OUT.musicxml, OUT.png (and OUT.wav) "
+    out: str | None = option(None, "output", "write OUT.mid, OUT.musicxml, OUT.svg, OUT.png (and OUT.wav) "
                              "(default: RUN/sample-SEED)", metavar="OUT")
     soundfont: str = option("/usr/share/sounds/sf2/FluidR3_GM.sf2", "output",
                             "General MIDI soundfont fluidsynth renders OUT.wav with", metavar="FILE")

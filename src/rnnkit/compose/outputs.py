@@ -4,6 +4,7 @@ General MIDI soundfont are installed. Every file is written under a temporary na
 into place."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,18 +30,31 @@ def write_score(roll: torch.Tensor, stem: Path) -> list[Path]:
     return written
 
 
-def engrave(musicxml: Path, path: Path) -> None:
-    """The score of a MusicXML file as one SVG picture, every system on one page, engraved by
-    Verovio (the Music Encoding Initiative's engraver)."""
+PAGE_HEIGHT = 60000  # Verovio's tallest page: about 900 bars of a chorale at scale 45
+
+
+def engraved(roll: torch.Tensor, page_height: int = PAGE_HEIGHT) -> str:
+    """The score of a piano roll (``score_of``) as one SVG picture, engraved by Verovio (the
+    Music Encoding Initiative's engraver): its pages, each as tall as its systems need, one
+    under the other."""
     import verovio
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
 
     toolkit = verovio.toolkit()
-    toolkit.setOptions({"pageWidth": 2100, "pageHeight": 60000, "adjustPageHeight": True, "scale": 45,
-                        "header": "none", "footer": "none"})
-    if not toolkit.loadFile(str(musicxml)):
-        raise UserError(f"Verovio cannot read {musicxml}: {toolkit.getLog().strip() or 'no reason given'}")
-    svg = toolkit.renderToSVG(1)
-    atomic_write(path, lambda tmp: Path(tmp).write_text(svg, encoding="utf-8"))
+    verovio.enableLog(verovio.LOG_OFF)  # a failure is one UserError, not Verovio's lines on stderr
+    toolkit.setOptions({"pageWidth": 2100, "pageHeight": page_height, "adjustPageHeight": True, "scale": 45,
+                        "header": "none", "footer": "none", "xmlIdSeed": 1})  # the same score, the same file
+    if not toolkit.loadData(GeneralObjectExporter(score_of(roll)).parse().decode("utf-8")):
+        raise UserError("Verovio cannot engrave the score music21 wrote")
+    pages, width, top = [], 0.0, 0.0
+    for number in range(1, toolkit.getPageCount() + 1):
+        page = toolkit.renderToSVG(number)
+        root = page[:page.index(">")]
+        width = max(width, float(re.search(r'\bwidth="([0-9.]+)px"', root).group(1)))
+        pages.append(page.replace("<svg ", f'<svg y="{top:g}" ', 1))
+        top += float(re.search(r'\bheight="([0-9.]+)px"', root).group(1))
+    return (f'<svg width="{width:g}px" height="{top:g}px" version="1.1" xmlns="http://www.w3.org/2000/svg" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink">\n{"".join(pages)}</svg>\n')
 
 
 def draw_roll(roll: torch.Tensor, path: Path, title: str, primed: int = 0) -> None:

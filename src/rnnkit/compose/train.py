@@ -20,6 +20,7 @@ from torch import nn
 
 from rnnkit.app import checkpoint, options
 from rnnkit.app.device import resolve_device
+from rnnkit.app.errors import UserError
 from rnnkit.app.metrics import MetricsLog, plot
 from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.schedule import steps_that_fit, warmup_cosine
@@ -43,6 +44,8 @@ def learning_rate(cfg: TrainConfig, step: int) -> float:
 class Trainer:
     def __init__(self, cfg: TrainConfig):
         options.check(cfg)  # a config made in code, not from flags, meets the flags' ranges too
+        if cfg.learn_tau and cfg.cell != "ctrnn":
+            raise UserError(f"--learn-tau 1: only --cell ctrnn has time constants to learn, not --cell {cfg.cell}")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.cfg, self.device = cfg, resolve_device(cfg.device)
@@ -106,14 +109,14 @@ class Trainer:
 def train(cfg: TrainConfig, on_step=None, typed: frozenset[str] | None = None) -> int:
     """Train a composer; returns the exit status. The network's own values (NETWORK_RECIPES)
     replace those of the flags not in ``typed``: the flags the user typed, or for a config made
-    in code, the fields it sets to other values than their defaults. ``on_step(trainer)`` is
-    called after each step."""
+    in code, the fields whose value differs from their default (``typed={"lr"}`` keeps a
+    default ``lr``). ``on_step(trainer)`` is called after each step."""
     from tqdm import tqdm
 
     cfg, own = network_recipe(cfg, options.not_default(cfg) if typed is None else typed)
+    t = Trainer(cfg)
     if own:
         print(f"the {cfg.cell} network's own recipe: {own} (a typed flag wins)")
-    t = Trainer(cfg)
     stop = StopRequest()
     try:
         n_params = sum(p.numel() for p in t.model.parameters())
