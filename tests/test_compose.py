@@ -65,7 +65,7 @@ def test_a_roll_written_as_midi_and_musicxml_reads_back_the_same(tmp_path):
     roll = roll_with([rng.sample(range(20, 70), rng.randint(1, 4)) for _ in range(12)] + [[]] + [[30]])
     from rnnkit.compose.outputs import write_score
 
-    written = write_score(roll, tmp_path / "piece")
+    written = write_score(score_of(roll), tmp_path / "piece")
     assert [p.name for p in written] == ["piece.mid", "piece.musicxml"]
     for path in written:
         assert torch.equal(read_music(str(path)), roll), path.name
@@ -76,7 +76,7 @@ def test_the_score_writes_an_accidental_only_where_the_bar_needs_one(tmp_path):
     from rnnkit.compose.outputs import write_score
 
     c4, c_sharp4, e4 = 39, 40, 43  # keys of the piano
-    xml = write_score(roll_with([[c4], [c_sharp4], [c4, e4]]), tmp_path / "piece")[1].read_text()
+    xml = write_score(score_of(roll_with([[c4], [c_sharp4], [c4, e4]])), tmp_path / "piece")[1].read_text()
     signs = re.findall(r"<accidental>(\w+)</accidental>", xml)
     assert signs == ["sharp", "natural"]  # the C after the C sharp in the same bar, and no other
 
@@ -313,7 +313,7 @@ def test_eval_scores_the_same_as_the_model_on_a_music_file(tmp_path, chorale_cac
     piece = roll_with(chorale_cache[0]["frames"])
     from rnnkit.compose.outputs import write_score
 
-    midi = write_score(piece, tmp_path / "piece")[0]
+    midi = write_score(score_of(piece), tmp_path / "piece")[0]
     capsys.readouterr()
     assert main(["compose", "eval", "--checkpoint", str(run), "--file", str(midi), "--device", "cpu"]) == 0
     model, _ = load_model(*checkpoint.load(str(run), application="compose"), torch.device("cpu"))
@@ -470,7 +470,8 @@ def test_a_long_score_is_every_page_one_under_the_other():
 
     rng = random.Random(1)  # keys of even frames below those of odd ones: every note one quarter, none tied
     roll = roll_with([rng.sample(range(20, 45) if t % 2 else range(45, 70), rng.randint(1, 4)) for t in range(48)])
-    one, pages = ET.fromstring(engraved(roll)), ET.fromstring(engraved(roll, page_height=300))
+    score = score_of(roll)
+    one, pages = ET.fromstring(engraved(score)), ET.fromstring(engraved(score, page_height=300))
     assert len(one) == 1 and len(pages) > 1
     tops = [float(page.attrib["y"]) for page in pages]
     assert tops[0] == 0 and all(a < b for a, b in zip(tops, tops[1:]))

@@ -13,7 +13,7 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.text import read_text
 
 from .config import AbcConfig, BaselineConfig, EvalConfig, SampleConfig
-from .corpus import KEYS, chorales, read_music, split
+from .corpus import KEYS, chorales, read_music, score_of, split
 from .model import APPLICATION, Score, evaluate, independent_logits, independent_score, load_model
 from .outputs import draw_roll, engraved, render_wav, wav_unavailable, write_score
 from .sample import compose
@@ -59,8 +59,9 @@ def sample(cfg: SampleConfig) -> int:
     generator = torch.Generator(device=device).manual_seed(cfg.seed)
     new = compose(model, cfg.length, tuple(meta["key_range"]), prime, cfg.temperature, cfg.max_notes, generator)
     roll = torch.cat([prime, new])
-    svg = engraved(roll)  # before anything is written: a score Verovio cannot engrave leaves nothing
-    written = write_score(roll, stem)
+    score = score_of(roll)
+    svg = engraved(score)  # before anything is written: a score Verovio cannot engrave leaves nothing
+    written = write_score(score, stem)
     written.append(stem.with_name(stem.name + ".svg"))
     checkpoint.atomic_write_text(written[-1], svg)
     picture = stem.with_name(stem.name + ".png")

@@ -14,14 +14,13 @@ import torch
 from rnnkit.app.checkpoint import atomic_write
 from rnnkit.app.errors import UserError
 
-from .corpus import KEYS, LOWEST_MIDI, key_name, score_of
+from .corpus import KEYS, LOWEST_MIDI, key_name
 
 NO_WAV = "no WAV: {why} (on Debian: apt install fluidsynth fluid-soundfont-gm)"
 
 
-def write_score(roll: torch.Tensor, stem: Path) -> list[Path]:
-    """STEM.mid and STEM.musicxml of a piano roll."""
-    score = score_of(roll)
+def write_score(score, stem: Path) -> list[Path]:
+    """STEM.mid and STEM.musicxml of a music21 score (``corpus.score_of`` a piano roll)."""
     written = []
     for fmt, suffix in (("midi", ".mid"), ("musicxml", ".musicxml")):
         path = stem.with_name(stem.name + suffix)
@@ -33,9 +32,9 @@ def write_score(roll: torch.Tensor, stem: Path) -> list[Path]:
 PAGE_HEIGHT = 60000  # Verovio's tallest page: about 900 bars of a chorale at scale 45
 
 
-def engraved(roll: torch.Tensor, page_height: int = PAGE_HEIGHT) -> str:
-    """The score of a piano roll (``score_of``) as one SVG picture, engraved by Verovio (the
-    Music Encoding Initiative's engraver): its pages, each as tall as its systems need, one
+def engraved(score, page_height: int = PAGE_HEIGHT) -> str:
+    """A music21 score (``corpus.score_of`` a piano roll) as one SVG picture, engraved by Verovio
+    (the Music Encoding Initiative's engraver): its pages, each as tall as its systems need, one
     under the other."""
     import verovio
     from music21.musicxml.m21ToXml import GeneralObjectExporter
@@ -44,7 +43,7 @@ def engraved(roll: torch.Tensor, page_height: int = PAGE_HEIGHT) -> str:
     verovio.enableLog(verovio.LOG_OFF)  # a failure is one UserError, not Verovio's lines on stderr
     toolkit.setOptions({"pageWidth": 2100, "pageHeight": page_height, "adjustPageHeight": True, "scale": 45,
                         "header": "none", "footer": "none", "xmlIdSeed": 1})  # the same score, the same file
-    if not toolkit.loadData(GeneralObjectExporter(score_of(roll)).parse().decode("utf-8")):
+    if not toolkit.loadData(GeneralObjectExporter(score).parse().decode("utf-8")):
         raise UserError("Verovio cannot engrave the score music21 wrote")
     pages, width, top = [], 0.0, 0.0
     for number in range(1, toolkit.getPageCount() + 1):
