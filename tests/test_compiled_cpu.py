@@ -65,10 +65,11 @@ def two_threads():
 @pytest.mark.parametrize("network", [n for n in ("lstm_peephole_proj", "lstm", "gru", "gru_reset_before", "rnn", "jordan", "ctrnn_learned_tau") if n in COMPILED])
 def test_compiled_split_over_threads_matches_reference(network, two_threads):
     """At sizes where each step's products split their columns (float32 on brgemm) and its
-    pointwise stages their rows over two threads."""
+    pointwise stages their rows over two threads, and brgemm sums in several stretches: a
+    product's gradient over its 640 columns, a weight's gradient over the 288 rows of a block."""
     sizes = (48, 8, 160)  # B = 48 rows of 160 to 640 columns: every product in two panels or more
     lengths = tuple(range(48, 0, -1))  # every step a different number of rows
-    check(network, "compiled", torch.float, 1e-5, steps=3, sizes=sizes, bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, steps=6, sizes=sizes, bidirectional=True)
     check(network, "compiled", torch.float, 1e-5, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
     check(network, "compiled", torch.double, 1e-10, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
 

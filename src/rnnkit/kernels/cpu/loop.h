@@ -63,8 +63,10 @@ at::Tensor view(const T* p, at::IntArrayRef shape) {
 // every batch size (its sgemm takes a slower path on this CPU). The right-hand side is
 // packed in panels (Panels); each GEMM splits its panels over torch's threads where each
 // thread gets at least BRGEMM_WORK multiply-adds (below that, starting a thread costs more
-// than it saves), and runs each panel in blocks of BRGEMM_ROWS rows.
-constexpr int64_t BRGEMM_ROWS = 16, BRGEMM_PANEL = 256, BRGEMM_WORK = 1 << 19;
+// than it saves), and runs each panel in blocks of BRGEMM_ROWS rows, the sum in stretches of
+// BRGEMM_DEPTH (a stretch of the panel, at most 256 KiB, stays in cache while every block of
+// rows passes through it: a weight gradient sums over a thousand rows).
+constexpr int64_t BRGEMM_ROWS = 16, BRGEMM_PANEL = 256, BRGEMM_DEPTH = 256, BRGEMM_WORK = 1 << 19;
 
 inline bool have_brgemm() {
     static const bool ok = [] {
@@ -79,22 +81,28 @@ inline bool have_brgemm() {
     return ok;
 }
 
-// A GEMM's right-hand side B (K, N) for brgemm: in panels of `width` columns (the last may
-// be narrower), each (K, its width) row-major, one after the other, so that a panel is one
-// stretch of memory that stays in cache while every block of rows passes through it; as many
-// panels as threads, or a multiple of it where that keeps them at most BRGEMM_PANEL wide.
-// Undefined data where brgemm does not run (double, or no brgemm): BLAS reads the weights
-// as they are.
+// A GEMM's right-hand side B (K, N) for brgemm, in panels of `width` columns (the last may be
+// narrower) that the threads share out: as many panels as threads, or a multiple of it where
+// that keeps them at most BRGEMM_PANEL wide. Packed (a weight, read at every step), each
+// panel is (K, its width) row-major, one after the other, so that a panel is one stretch of
+// memory that stays in cache while every block of rows passes through it; unpacked (read
+// once), a panel is B's columns where they lie, ld B's row length. Undefined data where
+// brgemm does not run (double, or no brgemm): BLAS reads the weights as they are.
 struct Panels {
     at::Tensor data;
-    int64_t width = 0;
+    int64_t width = 0, ld = 0;  // ld 0: packed
+    const float* panel(int64_t c0, int64_t K) const { return data.data_ptr<float>() + (ld ? c0 : c0 * K); }
 };
+
+inline int64_t panel_width(int64_t N) {
+    const int64_t threads = at::get_num_threads();
+    const int64_t count = threads * ((N + threads * BRGEMM_PANEL - 1) / (threads * BRGEMM_PANEL));
+    return std::max<int64_t>(16, ((N + count - 1) / count + 15) / 16 * 16);
+}
 
 inline Panels panels(const at::Tensor& B) {
     if (B.scalar_type() != at::kFloat || !have_brgemm()) return {};
-    const int64_t K = B.size(0), N = B.size(1), threads = at::get_num_threads();
-    const int64_t count = threads * ((N + threads * BRGEMM_PANEL - 1) / (threads * BRGEMM_PANEL));
-    const int64_t width = std::max<int64_t>(16, ((N + count - 1) / count + 15) / 16 * 16);
+    const int64_t K = B.size(0), N = B.size(1), width = panel_width(N);
     at::Tensor data = at::empty({K * N}, B.options());
     for (int64_t c0 = 0; c0 < N; c0 += width) {
         const int64_t w = std::min(width, N - c0);
@@ -103,21 +111,25 @@ inline Panels panels(const at::Tensor& B) {
     return {data, width};
 }
 
+inline Panels unpacked(const at::Tensor& B) { return {B, panel_width(B.size(1)), B.size(1)}; }
+
 // C (M, N) = A (M, K) B (K, N) + (bias (N,) where given, else C with add, else 0), B in
 // panels; each thread sets its own part of C to the bias, just before it adds to it.
 inline void brgemm(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, const float* bias, bool add,
                    const float* A, const Panels& B, float* C) {
     const int64_t width = B.width, grain = std::max<int64_t>(1, BRGEMM_WORK / std::max<int64_t>(M * K * width, 1));
-    const float* data = B.data.data_ptr<float>();
     at::parallel_for(0, (N + width - 1) / width, grain, [&](int64_t p0, int64_t p1) {
         for (int64_t c0 = p0 * width; c0 < std::min(N, p1 * width); c0 += width) {
-            const int64_t w = std::min(width, N - c0);
-            for (int64_t r = 0; r < M; r += BRGEMM_ROWS) {
-                const int64_t m = std::min(BRGEMM_ROWS, M - r);
-                if (bias)
-                    for (int64_t row = r; row < r + m; ++row) std::memcpy(C + row * ldc + c0, bias + c0, w * sizeof(float));
-                at::native::cpublas::brgemm(m, w, K, lda, w, ldc, add || bias, A + r * lda, data + c0 * K,
-                                            C + r * ldc + c0, false);
+            const int64_t w = std::min(width, N - c0), ldb = B.ld ? B.ld : w;
+            for (int64_t k0 = 0; k0 < K; k0 += BRGEMM_DEPTH) {
+                const int64_t k = std::min(BRGEMM_DEPTH, K - k0);
+                for (int64_t r = 0; r < M; r += BRGEMM_ROWS) {
+                    const int64_t m = std::min(BRGEMM_ROWS, M - r);
+                    if (bias && !k0)
+                        for (int64_t row = r; row < r + m; ++row) std::memcpy(C + row * ldc + c0, bias + c0, w * sizeof(float));
+                    at::native::cpublas::brgemm(m, w, k, lda, ldb, ldc, add || bias || k0, A + r * lda + k0,
+                                                B.panel(c0, K) + k0 * ldb, C + r * ldc + c0, false);
+                }
             }
         }
     });
@@ -174,6 +186,21 @@ inline at::Tensor inner_product(const at::Tensor& X, const at::Tensor& W) {
         return stack[0].toTensor();
     }
     return at::mm(X, W.t());
+}
+
+// dWt (K, R) += A (n, K)^T D (n, R), A and D contiguous: a weight's gradient over a block of
+// steps, kept transposed. The sum runs down the rows of both operands; brgemm needs it along
+// the rows of its left-hand one only, so just A, the narrower, is transposed (a copy), and D,
+// the gates' gradient, is read where it lies.
+template <typename T>
+void weight_grad(const at::Tensor& D, const at::Tensor& A, at::Tensor& dWt) {
+    if constexpr (std::is_same<T, float>::value)
+        if (have_brgemm()) {
+            const at::Tensor At = A.t().contiguous();
+            const int64_t n = D.size(0), R = D.size(1), K = A.size(1);
+            return brgemm(K, R, n, n, R, nullptr, true, At.data_ptr<float>(), unpacked(D), dWt.data_ptr<float>());
+        }
+    dWt.addmm_(A.t(), D);
 }
 
 struct Products {  // each product's weight rows W (R, K), panels of W^T (forward) or of W (backward), bias (R,)
@@ -297,10 +324,10 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
     std::vector<at::Tensor> dop(n_prods);  // dL/d(operand k), k >= 1
     for (size_t k = 1; k < n_prods; ++k) dop[k] = at::empty({B, prods.K(k)}, opts);
     at::Tensor dx = at::empty({need_dx ? T_ : 0, B, I}, opts);
-    at::Tensor dW_ih = at::zeros_like(w_ih), db_ih = at::zeros({G}, opts), w_ih_t = w_ih.t().contiguous();
-    std::vector<at::Tensor> dW(n_prods), db(n_prods), cell_grads;
+    at::Tensor dWt_ih = at::zeros({I, G}, opts), db_ih = at::zeros({G}, opts), w_ih_t = w_ih.t().contiguous();
+    std::vector<at::Tensor> dWt(n_prods), db(n_prods), cell_grads;  // dWt: each dW^T
     for (size_t k = 0; k < n_prods; ++k) {
-        dW[k] = at::zeros_like(prods.W[k]);
+        dWt[k] = at::zeros({prods.K(k), prods.R(k)}, opts);
         db[k] = at::zeros({prods.R(k)}, opts);
     }
     const int64_t Wsaved = cell.saved, steps = std::min(block, T_);
@@ -372,14 +399,15 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
         // the weight gradients of the block: one GEMM each, dW = sum_t drh_t^T a_t
         auto flat = [&](const at::Tensor& t) { return t.narrow(0, 0, nb).reshape({nb * B, t.size(2)}); };
         auto times = [&](const at::Tensor& t, int64_t from) { return t.narrow(0, from, nb); };
-        at::Tensor dxw_b = flat(dxw), dxw_bt = dxw_b.t().contiguous(), x_b = times(x, t0).reshape({nb * B, I});
-        dW_ih.add_(inner_product(dxw_bt, x_b.t()));
-        db_ih.add_(dxw_b.sum(0));
+        at::Tensor dxw_b = flat(dxw);
+        weight_grad<T>(dxw_b, times(x, t0).reshape({nb * B, I}), dWt_ih);
+        const at::Tensor dxw_sum = dxw_b.sum(0);
+        db_ih.add_(dxw_sum);
         for (size_t k = 0; k < n_prods; ++k) {
-            at::Tensor drh_bt = drh[k].defined() ? flat(drh[k]).t().contiguous() : dxw_bt;
+            at::Tensor drh_b = drh[k].defined() ? flat(drh[k]) : dxw_b;
             at::Tensor a = k ? times(operands[k], t0) : times(states[0], before(t0, reverse));
-            dW[k].add_(inner_product(drh_bt, a.reshape({nb * B, prods.K(k)}).t()));
-            db[k].add_(drh_bt.sum(1));
+            weight_grad<T>(drh_b, a.reshape({nb * B, prods.K(k)}), dWt[k]);
+            db[k].add_(drh[k].defined() ? drh_b.sum(0) : dxw_sum);
         }
         std::vector<at::Tensor> prev_b(n_states), next_b(n_states);
         for (int64_t i = 0; i < n_states; ++i) {
@@ -394,10 +422,10 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
     }
     std::vector<at::Tensor> result{dx};
     result.insert(result.end(), dstate.begin(), dstate.end());
-    result.push_back(dW_ih);
+    result.push_back(dWt_ih.t().contiguous());
     result.push_back(db_ih);
     for (size_t k = 0; k < n_prods; ++k) {
-        result.push_back(dW[k]);
+        result.push_back(dWt[k].t().contiguous());
         result.push_back(db[k]);
     }
     result.insert(result.end(), cell_grads.begin(), cell_grads.end());
