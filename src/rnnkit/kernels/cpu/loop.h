@@ -20,7 +20,6 @@
 // Shapes: T time, B batch, I input, G input projection, S a state's size, R a product's size.
 #pragma once
 
-#include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/Parallel.h>
 #include <ATen/native/CPUBlas.h>
 
@@ -126,7 +125,8 @@ inline void brgemm(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, co
                 for (int64_t r = 0; r < M; r += BRGEMM_ROWS) {
                     const int64_t m = std::min(BRGEMM_ROWS, M - r);
                     if (bias && !k0)
-                        for (int64_t row = r; row < r + m; ++row) std::memcpy(C + row * ldc + c0, bias + c0, w * sizeof(float));
+                        for (int64_t row = r; row < r + m; ++row)
+                            std::memcpy(C + row * ldc + c0, bias + c0, w * sizeof(float));
                     at::native::cpublas::brgemm(m, w, k, lda, ldb, ldc, add || bias || k0, A + r * lda + k0,
                                                 B.panel(c0, K) + k0 * ldb, C + r * ldc + c0, false);
                 }
@@ -173,19 +173,6 @@ void product_back(int64_t n, int64_t R, int64_t K, const T* D, const T* W, const
         if (Wp.data.defined()) return brgemm(n, K, R, R, K, nullptr, beta != T(0), D, Wp, C);
     if (have_blas<T>()) return blas('N', 'N', K, n, R, W, K, D, R, beta, C, K);  // column-major C^T = W^T D^T
     view(C, {n, K}).addmm_(view(D, {n, R}), view(W, {R, K}), beta, 1);
-}
-
-// X (M, K) W (N, K)^T: oneDNN's inner product for float where torch has it (on some CPUs
-// several times BLAS's rate at these sizes), else at::mm.
-inline at::Tensor inner_product(const at::Tensor& X, const at::Tensor& W) {
-    static const auto onednn = c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""});
-    if (X.scalar_type() == at::kFloat && onednn) {
-        std::vector<c10::IValue> stack{X.contiguous(), W.contiguous(), c10::IValue(), std::string("none"),
-                                       c10::List<std::optional<at::Scalar>>(), std::string("")};
-        onednn->callBoxed(&stack);
-        return stack[0].toTensor();
-    }
-    return at::mm(X, W.t());
 }
 
 // dWt (K, R) += A (n, K)^T D (n, R), A and D contiguous: a weight's gradient over a block of
@@ -324,7 +311,8 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
     std::vector<at::Tensor> dop(n_prods);  // dL/d(operand k), k >= 1
     for (size_t k = 1; k < n_prods; ++k) dop[k] = at::empty({B, prods.K(k)}, opts);
     at::Tensor dx = at::empty({need_dx ? T_ : 0, B, I}, opts);
-    at::Tensor dWt_ih = at::zeros({I, G}, opts), db_ih = at::zeros({G}, opts), w_ih_t = w_ih.t().contiguous();
+    at::Tensor dWt_ih = at::zeros({I, G}, opts), db_ih = at::zeros({G}, opts);
+    const Panels w_ih_p = need_dx ? panels(w_ih) : Panels();
     std::vector<at::Tensor> dWt(n_prods), db(n_prods), cell_grads;  // dWt: each dW^T
     for (size_t k = 0; k < n_prods; ++k) {
         dWt[k] = at::zeros({prods.K(k), prods.R(k)}, opts);
@@ -418,7 +406,8 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
         if (cell_grads.empty()) cell_grads = g;
         else for (size_t j = 0; j < g.size(); ++j) cell_grads[j].add_(g[j]);
         if (need_dx)  // the input gradient of the block, one GEMM
-            dx.narrow(0, t0, nb).copy_(inner_product(dxw_b, w_ih_t).view({nb, B, I}));
+            product_back<T>(nb * B, G, I, dxw_b.data_ptr<T>(), w_ih.data_ptr<T>(), w_ih_p, T(0),
+                            dx.data_ptr<T>() + t0 * B * I);
     }
     std::vector<at::Tensor> result{dx};
     result.insert(result.end(), dstate.begin(), dstate.end());
