@@ -64,14 +64,19 @@ def two_threads():
 
 @pytest.mark.parametrize("network", [n for n in ("lstm_peephole_proj", "lstm", "gru", "gru_reset_before", "rnn", "jordan", "ctrnn_learned_tau") if n in COMPILED])
 def test_compiled_split_over_threads_matches_reference(network, two_threads):
-    """At sizes where each step's products split their columns (float32 on brgemm) and its
-    pointwise stages their rows over two threads, and brgemm sums in several stretches: a
-    product's gradient over its 640 columns, a weight's gradient over the 288 rows of a block."""
+    """Both ways the engine shares work out over two threads. A batch of 48 is shared out by
+    rows, 24 a thread, for whole blocks of steps (packed: the second thread's rows end first,
+    and for the last steps it has none), and brgemm sums in several stretches: a product's
+    gradient over its 640 columns, a weight's gradient over the 288 rows of a block. A batch of
+    6 runs every step on both threads: its products split their 512 to 2048 columns (float32,
+    on brgemm), its pointwise stages their rows."""
     sizes = (48, 8, 160)  # B = 48 rows of 160 to 640 columns: every product in two panels or more
     lengths = tuple(range(48, 0, -1))  # every step a different number of rows
     check(network, "compiled", torch.float, 1e-5, steps=6, sizes=sizes, bidirectional=True)
     check(network, "compiled", torch.float, 1e-5, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
     check(network, "compiled", torch.double, 1e-10, packed=True, lengths=lengths, sizes=sizes, bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, steps=3, sizes=(6, 8, 512), bidirectional=True)
+    check(network, "compiled", torch.float, 1e-5, packed=True, lengths=(3, 1, 2, 3, 2, 1), sizes=(6, 8, 512))
 
 
 @pytest.mark.parametrize("dtype", [torch.double, torch.float])
