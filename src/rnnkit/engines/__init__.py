@@ -55,10 +55,10 @@ def choose(spec: CellSpec, device: torch.device, recording: bool = False, traini
     beats whenever a gradient is needed (`training`). On CUDA, cuDNN runs whatever torch.nn has.
 
     That LSTM stays on oneDNN even in training, where the compiled engine is mostly the
-    faster (0.74-1.07x its time forward and backward, docs/benchmarks.md): there rnnkit.LSTM trains exactly as
-    torch.nn.LSTM does, the same dropout masks between layers drawn from the same seed
-    (tests/test_dropin_idioms.py), and under bfloat16 autocast oneDNN computes in bfloat16,
-    1.6x faster where the CPU has it, the compiled engine in float32."""
+    faster (0.74-1.07x its time forward and backward, docs/benchmarks.md): there rnnkit.LSTM
+    trains exactly as torch.nn.LSTM does, the same dropout masks between layers drawn from the
+    same seed (tests/test_dropin_idioms.py), and under bfloat16 autocast oneDNN computes in
+    bfloat16, 1.6x faster where the CPU has it, the compiled engine in float32."""
     onednn = spec.family == "LSTM" and not spec["proj_size"] and not ENGINES["native"].unsupported(spec, device)
     if device.type == "cpu" and (recording or not onednn) and not ENGINES["compiled"].unsupported(spec, device):
         return "compiled"

@@ -167,6 +167,12 @@ void rows_apart(int64_t B, const F& f) {
     else f(0, B);
 }
 
+// How many of rows [r0, r1) take part in the step at time t: a packed batch's first sizes[t]
+// rows, else all B.
+inline int64_t active(const std::vector<int64_t>& sizes, int64_t t, int64_t B, int64_t r0, int64_t r1) {
+    return std::max<int64_t>(0, std::min(sizes.empty() ? B : sizes[t], r1) - r0);
+}
+
 // C (n, R) = A (n, K) W^T + (bias (R,) where given, else C with add, else 0), W (R, K), Wt:
 // panels(W^T): a product.
 template <typename T>
@@ -237,9 +243,8 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
     const bool packed = !sizes.empty();
     auto opts = x.options();
     auto alloc = [&](at::IntArrayRef shape) { return packed ? at::zeros(shape, opts) : at::empty(shape, opts); };
-    at::Tensor xw = at::empty({steps, B, G}, opts);  // times [xw_t0, xw_t0 + steps)
+    at::Tensor xw = at::empty({steps, B, G}, opts);  // a block's times [t0, t0 + steps)
     const Panels w_ih_t = panels(w_ih.t());
-    int64_t xw_t0 = 0;
     // the states: all of them with keep, else two slots used in turn (state 0 unpacked is the output: all)
     std::vector<at::Tensor> states(n_states);
     std::vector<int64_t> S(n_states);
@@ -257,11 +262,10 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
         if (!prods.plus_input[k]) rh[k] = at::empty({B, prods.R(k)}, opts);
     }
     const int64_t Wsaved = cell.saved, last = prods.size() - 1;
-    // step s on rows [r0, r1) of the batch
-    auto step = [&](int64_t s, int64_t r0, int64_t r1) {
-        const int64_t t = reverse ? T_ - 1 - s : s, kt = keep ? t : 0;
-        const int64_t n = std::max<int64_t>(0, std::min(packed ? sizes[t] : B, r1) - r0);  // its active rows
-        T* xw_t = xw.data_ptr<T>() + ((t - xw_t0) * B + r0) * G;
+    // step s of the block of times [t0, ...) on rows [r0, r1) of the batch
+    auto step = [&](int64_t s, int64_t t0, int64_t r0, int64_t r1) {
+        const int64_t t = reverse ? T_ - 1 - s : s, kt = keep ? t : 0, n = active(sizes, t, B, r0, r1);
+        T* xw_t = xw.data_ptr<T>() + ((t - t0) * B + r0) * G;
         const T* prev[2] = {};
         T* next[2] = {};
         for (int64_t i = 0; i < n_states; ++i) {
@@ -291,13 +295,12 @@ std::vector<at::Tensor> forward(const Cell& cell, const Products& prods, const a
             if (r0 + n < r1) std::memcpy(next[i] + n * S[i], prev[i] + n * S[i], (r1 - r0 - n) * S[i] * sizeof(T));
         if (packed) std::memcpy(out.data_ptr<T>() + (t * B + r0) * S[0], next[0], n * S[0] * sizeof(T));
     };
-    for (int64_t s0 = 0; s0 < T_; s0 += steps) {  // a block of steps [s0, s1): times [xw_t0, xw_t0 + s1 - s0)
-        const int64_t s1 = std::min(T_, s0 + steps);
-        xw_t0 = reverse ? T_ - s1 : s0;
-        product<T>((s1 - s0) * B, G, I, x.data_ptr<T>() + xw_t0 * B * I, w_ih.data_ptr<T>(), w_ih_t, data<T>(b_ih),
+    for (int64_t s0 = 0; s0 < T_; s0 += steps) {  // a block of steps [s0, s1)
+        const int64_t s1 = std::min(T_, s0 + steps), t0 = reverse ? T_ - s1 : s0;  // its times [t0, t0 + s1 - s0)
+        product<T>((s1 - s0) * B, G, I, x.data_ptr<T>() + t0 * B * I, w_ih.data_ptr<T>(), w_ih_t, data<T>(b_ih),
                    false, xw.data_ptr<T>());
         rows_apart(B, [&](int64_t r0, int64_t r1) {
-            for (int64_t s = s0; s < s1; ++s) step(s, r0, r1);
+            for (int64_t s = s0; s < s1; ++s) step(s, t0, r0, r1);
         });
     }
     if (!packed) out = reverse ? states[0].narrow(0, 0, T_) : states[0].narrow(0, 1, T_);
@@ -350,8 +353,7 @@ std::vector<at::Tensor> backward(const Cell& cell, const Products& prods, const 
     // dL/dstate after step s is in dstate[(T_ - 1 - s) % 2][i]; step s on rows [r0, r1) puts
     // dL/dstate before it in the other
     auto step = [&](int64_t s, int64_t t0, int64_t r0, int64_t r1) {
-        const int64_t t = reverse ? T_ - 1 - s : s, bt = t - t0;
-        const int64_t n = std::max<int64_t>(0, std::min(packed ? sizes[t] : B, r1) - r0);  // its active rows
+        const int64_t t = reverse ? T_ - 1 - s : s, bt = t - t0, n = active(sizes, t, B, r0, r1);
         const std::vector<at::Tensor>& dafter = dstate[(T_ - 1 - s) % 2];
         const std::vector<at::Tensor>& dbefore = dstate[(T_ - s) % 2];
         const T* prev[2] = {};
