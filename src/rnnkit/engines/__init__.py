@@ -55,7 +55,7 @@ def choose(spec: CellSpec, device: torch.device, recording: bool = False, traini
     beats whenever a gradient is needed (`training`). On CUDA, cuDNN runs whatever torch.nn has.
 
     That LSTM stays on oneDNN even in training, where the compiled engine is mostly the
-    faster (0.74-1.07x its time forward and backward, docs/benchmarks.md): there rnnkit.LSTM
+    faster (0.70-1.02x its time forward and backward, docs/benchmarks.md): there rnnkit.LSTM
     trains exactly as torch.nn.LSTM does, the same dropout masks between layers drawn from the
     same seed (tests/test_dropin_idioms.py), and under bfloat16 autocast oneDNN computes in
     bfloat16, 1.6x faster where the CPU has it, the compiled engine in float32."""
