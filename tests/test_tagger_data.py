@@ -1,5 +1,7 @@
 """The tagger's data: both file formats and their errors, vocabularies and unknown words, batches,
 the context window, and every network on packed batches."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -7,9 +9,9 @@ from rnnkit.app.errors import UserError
 from rnnkit.app.networks import NAMES
 from rnnkit.app.wheels import WheelUnavailable
 from rnnkit.tagger import data
-from rnnkit.tagger.config import ModelConfig
+from rnnkit.tagger.config import INTENT_FROM, ModelConfig
 from rnnkit.tagger.data import Utterance, Vocab, make_batch, parse
-from rnnkit.tagger.model import Tagger
+from rnnkit.tagger.model import Tagger, load_model
 
 
 def test_the_line_format_with_colons_in_words_and_multi_intents():
@@ -104,9 +106,9 @@ def test_a_batch_is_padded_with_tags_ignored_past_each_end():
     assert b.intents.tolist() == [0, -100]  # h: an intent the model does not know
 
 
-def config(cell="lstm", bidirectional=1, window=0, layers=1):
+def config(cell="lstm", bidirectional=1, window=0, layers=1, intent_from="max"):
     return ModelConfig(cell=cell, bidirectional=bidirectional, layers=layers, hidden=6, embedding=4,
-                       window=window, dropout=0.0, engine="auto")
+                       window=window, dropout=0.0, engine="auto", intent_from=intent_from)
 
 
 def test_the_context_window_joins_each_word_to_its_neighbours_with_zeros_past_the_ends():
@@ -122,14 +124,16 @@ def test_the_context_window_joins_each_word_to_its_neighbours_with_zeros_past_th
     assert torch.equal(x[1, 0], torch.cat([zero, e[4], zero]))  # its padding is zeros too
 
 
+@pytest.mark.parametrize("intent_from", INTENT_FROM)
 @pytest.mark.parametrize("bidirectional", [0, 1])
 @pytest.mark.parametrize("cell", NAMES)
-def test_every_network_tags_a_packed_batch_as_each_utterance_alone(cell, bidirectional):
-    """Padding never reaches an utterance's slots or its intent: packing works for every network."""
+def test_every_network_tags_a_packed_batch_as_each_utterance_alone(cell, bidirectional, intent_from):
+    """Padding never reaches an utterance's slots or its intent: packing works for every network,
+    and the intent's max over the words leaves the padding out."""
     torch.manual_seed(0)
     utterances = parse("a:O b:B-x c:I-x <=> f\nb:B-x <=> g\nc:O a:O <=> f\n", "t")
     vocab = Vocab.build(utterances, 1)
-    model = Tagger(vocab, config(cell, bidirectional, window=1, layers=2)).eval()
+    model = Tagger(vocab, config(cell, bidirectional, window=1, layers=2, intent_from=intent_from)).eval()
     slots, intents = model(make_batch(utterances, vocab, torch.device("cpu")))
     assert slots.shape == (3, 3, len(vocab.tags)) and intents.shape == (3, 2)
     for k, u in enumerate(utterances):
@@ -139,6 +143,39 @@ def test_every_network_tags_a_packed_batch_as_each_utterance_alone(cell, bidirec
     loss = slots.sum() + intents.sum()
     loss.backward()  # and gradients flow through the packed batch
     assert all(p.grad is not None for n, p in model.named_parameters() if n.startswith("rnn."))
+
+
+@pytest.mark.parametrize("bidirectional", [0, 1])
+def test_the_intent_reads_each_output_unit_largest_over_the_words_or_the_final_states(bidirectional):
+    torch.manual_seed(0)
+    utterances = parse("a:O b:B-x c:I-x <=> f\nb:B-x <=> g\n", "t")
+    vocab = Vocab.build(utterances, 1)
+    by_max = Tagger(vocab, config("gru", bidirectional)).eval()
+    by_ends = Tagger(vocab, config("gru", bidirectional, intent_from="ends")).eval()
+    by_ends.load_state_dict(by_max.state_dict())
+    words = torch.tensor([[2, 3, 4]])  # a b c
+    oracle = torch.nn.GRU(4, 6, batch_first=True, bidirectional=bool(bidirectional))
+    oracle.load_state_dict(by_max.rnn.state_dict())
+    with torch.no_grad():
+        h, last = oracle(by_max.embed(words))  # (1, 3, D*6), (D, 1, 6)
+        _, got_max = by_max.logits(words, torch.tensor([3]))
+        _, got_ends = by_ends.logits(words, torch.tensor([3]))
+    ends = torch.cat([h[0, -1, :6], h[0, 0, 6:]]) if bidirectional else h[0, -1]  # forward's last, backward's first
+    torch.testing.assert_close(got_max[0], by_max.intent(h[0].max(0).values))
+    torch.testing.assert_close(got_ends[0], by_max.intent(ends))
+    torch.testing.assert_close(last.transpose(0, 1).flatten(), ends)
+
+
+def test_a_checkpoint_from_before_the_choice_reads_the_final_states():
+    utterances = parse("a:O b:B-x <=> f\nb:B-x <=> g\n", "t")
+    vocab = Vocab.build(utterances, 1)
+    cfg = dataclasses.asdict(config(intent_from="ends"))
+    model = Tagger(vocab, ModelConfig(**cfg))
+    del cfg["intent_from"]
+    meta = {"model": cfg, "vocab": vocab.as_dict()}
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    loaded, _, loaded_cfg = load_model(meta, tensors, torch.device("cpu"))
+    assert loaded.intent_from == loaded_cfg.intent_from == "ends"
 
 
 def test_data_without_intents_has_no_intent_head():

@@ -22,7 +22,7 @@ onnx = pytest.importorskip("onnx")
 TAGGERS = {
     "bidirectional 2-layer lstm, window 1": ("train.txt", ["--cell", "lstm", "--layers", "2", "--window", "1"], "LSTM"),
     "gru, no window, no intent head": ("train.conll", ["--cell", "gru", "--bidirectional", "0", "--window", "0"], "GRU"),
-    "bidirectional elman rnn, window 2": ("train.txt", ["--cell", "rnn", "--window", "2"], "RNN"),
+    "bidirectional elman rnn, window 2, intent from the ends": ("train.txt", ["--cell", "rnn", "--window", "2", "--intent-from", "ends"], "RNN"),
     "jordan, window 1": ("train.txt", ["--cell", "jordan", "--bidirectional", "0", "--window", "1"], "Scan"),
     "bidirectional ctrnn": ("train.txt", ["--cell", "ctrnn"], "Scan"),
 }

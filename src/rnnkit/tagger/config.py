@@ -22,6 +22,11 @@ class ModelConfig:
     window: int  # neighbouring words on each side joined to a word's input
     dropout: float
     engine: str
+    intent_from: str  # what the intent read-out reads: "max" over the words, or the final states at the "ends"
+
+
+INTENT_FROM = ("max", "ends")
+BEFORE_INTENT_FROM = {"intent_from": "ends"}  # what a config written before the choice existed read
 
 
 @dataclass
@@ -46,6 +51,9 @@ class TrainConfig:
     dropout: float = option(0.3, "model", "dropout on the network's input and before the read-outs",
                             valid=Range(0, 1, open_high=True))
     engine: str = option("auto", "model", "how rnnkit runs the network: auto, reference, fused or native")
+    intent_from: str = option("max", "model", "what the intent read-out reads: max: each output unit's largest value "
+                              "over the utterance's words; ends: the last layer's final states, each direction's "
+                              "at its own end", choices=INTENT_FROM)
     intent_weight: float = option(1.0, "model", "weight of the joint intent loss beside the slot loss "
                                   "(0: slots only, no intent head, as for data without intents)", valid=at_least(0))
 
@@ -71,7 +79,8 @@ class TrainConfig:
     @property
     def model(self) -> ModelConfig:
         return ModelConfig(cell=self.cell, bidirectional=self.bidirectional, layers=self.layers, hidden=self.hidden,
-                           embedding=self.embedding, window=self.window, dropout=self.dropout, engine=self.engine)
+                           embedding=self.embedding, window=self.window, dropout=self.dropout, engine=self.engine,
+                           intent_from=self.intent_from)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The tagger: word embedding (with a context window) -> recurrent network on the padded
 batch, run as the packed sequences it holds -> a slot read-out at every word, and an intent
-read-out from the final states.
+read-out from the largest value of each output unit over the words (or from the final states).
 
 Shape legend: B utterances, T the longest one's words, E embedding, W = 2 * window + 1,
 D directions, H hidden, S slot tags, N intents.
@@ -14,7 +14,7 @@ from rnnkit.app import networks
 from rnnkit.app.checkpoint import prefixed
 from rnnkit.app.errors import UserError
 
-from .config import ModelConfig
+from .config import BEFORE_INTENT_FROM, ModelConfig
 from .data import Batch, Vocab
 
 APPLICATION = "tagger"  # the name its checkpoints carry: format rnnkit.tagger/1
@@ -23,7 +23,7 @@ APPLICATION = "tagger"  # the name its checkpoints carry: format rnnkit.tagger/1
 class Tagger(nn.Module):
     def __init__(self, vocab: Vocab, cfg: ModelConfig):
         super().__init__()
-        self.window = cfg.window
+        self.window, self.intent_from = cfg.window, cfg.intent_from
         self.embed = nn.Embedding(len(vocab.words), cfg.embedding, padding_idx=0)
         width = cfg.embedding * (2 * cfg.window + 1)
         self.rnn = networks.build(cfg.cell, width, cfg.hidden, num_layers=cfg.layers, batch_first=True,
@@ -55,14 +55,19 @@ class Tagger(nn.Module):
         slots = self.slots(self.drop(out))
         if self.intent is None:
             return slots, None
-        final = networks.output_state(state)[-self.directions:]  # (D, B, H): the last layer's, at each end
-        return slots, self.intent(self.drop(final.transpose(0, 1).flatten(1)))
+        if self.intent_from == "max":
+            inside = torch.arange(words.shape[1], device=out.device) < lengths.to(out.device)[:, None]  # (B, T)
+            read = out.masked_fill(~inside[..., None], -torch.inf).amax(1)  # (B, D*H)
+        else:
+            final = networks.output_state(state)[-self.directions:]  # (D, B, H): the last layer's, at each end
+            read = final.transpose(0, 1).flatten(1)
+        return slots, self.intent(self.drop(read))
 
 
 def load_model(meta: dict, tensors: dict[str, torch.Tensor], device: torch.device) -> tuple[Tagger, Vocab, ModelConfig]:
     """(model, vocab, model config) rebuilt from a checkpoint's JSON and its verified tensors."""
     try:
-        cfg = ModelConfig(**meta["model"])
+        cfg = ModelConfig(**{**BEFORE_INTENT_FROM, **meta["model"]})
         vocab = Vocab(**meta["vocab"])
         model = Tagger(vocab, cfg)
         model.load_state_dict(prefixed(tensors, "model."))
