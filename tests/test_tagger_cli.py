@@ -87,9 +87,12 @@ def test_conll_data_or_intent_weight_0_trains_a_tagger_without_intents(tmp_path,
     assert "intent accuracy" not in capsys.readouterr().out  # no intent head, so no intent accuracy
 
 
-def test_resume_continues_exactly_where_the_interrupted_run_was(tmp_path):
+@pytest.mark.parametrize("written", ["now", "before --intent-from"])
+def test_resume_continues_exactly_where_the_interrupted_run_was(tmp_path, written):
+    """Also from a checkpoint written before --intent-from existed: its run reads the final states."""
     data = make_data(tmp_path / "train.txt")
-    extra = ["--epochs", "3", "--dropout", "0.3", "--layers", "2"]
+    intent_from = "max" if written == "now" else "ends"
+    extra = ["--epochs", "3", "--dropout", "0.3", "--layers", "2", "--intent-from", intent_from]
     assert tiny_train(data, tmp_path / "whole", *extra) == 0
 
     def interrupt_at_step_20(trainer):  # in mid-epoch: 108 training utterances make 14 batches of 8
@@ -97,9 +100,14 @@ def test_resume_continues_exactly_where_the_interrupted_run_was(tmp_path):
             signal.raise_signal(signal.SIGINT)
 
     cfg = TrainConfig(data=str(data), run_dir=str(tmp_path / "cut"), hidden=24, embedding=12, batch=8, warmup=5,
-                      lr=1e-2, device="cpu", threads=1, epochs=3, dropout=0.3, layers=2)
+                      lr=1e-2, device="cpu", threads=1, epochs=3, dropout=0.3, layers=2, intent_from=intent_from)
     assert train(cfg, on_step=interrupt_at_step_20) == 128 + signal.SIGINT
-    assert json.loads((tmp_path / "cut" / "last.json").read_text())["step"] == 20
+    last = tmp_path / "cut" / "last.json"
+    meta = json.loads(last.read_text())
+    assert meta["step"] == 20
+    if written != "now":
+        del meta["config"]["intent_from"], meta["model"]["intent_from"]
+        last.write_text(json.dumps(meta))
     assert main(["tag", "train", "--resume", str(tmp_path / "cut")]) == 0
     logged = {k: [(r["step"], r.get("loss"), r.get("val_f1")) for r in records(tmp_path / k)] for k in ("whole", "cut")}
     assert logged["cut"] == logged["whole"] and len(logged["whole"]) == 3 * 14 + 3
