@@ -26,7 +26,13 @@ class ModelConfig:
 
 
 INTENT_FROM = ("max", "ends")
-BEFORE_INTENT_FROM = {"intent_from": "ends"}  # what a config written before the choice existed read
+
+
+def upgraded(saved):
+    """A config a checkpoint holds (a dict of a ModelConfig's or TrainConfig's fields), with
+    what one written before ``intent_from`` existed read: the final states. Anything else is
+    returned as it is, for the caller's error."""
+    return {"intent_from": "ends", **saved} if isinstance(saved, dict) else saved
 
 
 @dataclass

@@ -14,7 +14,7 @@ from rnnkit.app import networks
 from rnnkit.app.checkpoint import prefixed
 from rnnkit.app.errors import UserError
 
-from .config import BEFORE_INTENT_FROM, ModelConfig
+from .config import ModelConfig, upgraded
 from .data import Batch, Vocab
 
 APPLICATION = "tagger"  # the name its checkpoints carry: format rnnkit.tagger/1
@@ -67,7 +67,7 @@ class Tagger(nn.Module):
 def load_model(meta: dict, tensors: dict[str, torch.Tensor], device: torch.device) -> tuple[Tagger, Vocab, ModelConfig]:
     """(model, vocab, model config) rebuilt from a checkpoint's JSON and its verified tensors."""
     try:
-        cfg = ModelConfig(**{**BEFORE_INTENT_FROM, **meta["model"]})
+        cfg = ModelConfig(**upgraded(meta["model"]))
         vocab = Vocab(**meta["vocab"])
         model = Tagger(vocab, cfg)
         model.load_state_dict(prefixed(tensors, "model."))

@@ -27,7 +27,7 @@ from rnnkit.app.runs import prepare_run_folder
 from rnnkit.app.schedule import warmup_cosine
 from rnnkit.app.signals import StopRequest
 
-from .config import BEFORE_INTENT_FROM, TrainConfig
+from .config import TrainConfig, upgraded
 from .data import ATIS, Utterance, Vocab, atis_tags, batches, load, load_test, make_batch
 from .metrics import Scores, score
 from .model import APPLICATION, Tagger
@@ -57,9 +57,8 @@ def _settled_config(cfg: TrainConfig, typed: frozenset[str]) -> tuple[TrainConfi
         paths = {k: str(Path(getattr(cfg, k)).resolve()) for k in ("data", "test_data") if getattr(cfg, k)}
         return dataclasses.replace(cfg, **paths), {}, {}
     meta, tensors = checkpoint.load(cfg.resume, prefer=("last",), application=APPLICATION)
-    saved = meta.get("config")
-    saved = {**BEFORE_INTENT_FROM, **saved} if isinstance(saved, dict) else saved
-    resumed, changes = resume.resumed_config(cfg, typed, saved, MAY_CHANGE_ON_RESUME, cfg.resume)
+    resumed, changes = resume.resumed_config(cfg, typed, upgraded(meta.get("config")), MAY_CHANGE_ON_RESUME,
+                                             cfg.resume)
     if changes:
         print("changed: " + ", ".join(changes))
     return dataclasses.replace(resumed, run_dir=cfg.resume), meta, tensors
